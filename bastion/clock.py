@@ -61,6 +61,6 @@ def parse_duration(text: str) -> timedelta:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     text = text.strip()
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit():
+    if unit not in units or not (number.isascii() and number.isdigit()) or len(number) > 6:
         raise ValueError(f"{text!r} is not a duration like 30s, 15m, 12h, 30d or 2w")
     return timedelta(seconds=int(number) * units[unit])

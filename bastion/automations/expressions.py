@@ -126,25 +126,40 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
 
 
+# Nodes whose first child reads the current value and whose other children read
+# that child's result (a projection's right side, a filter's condition, a pipe's
+# right side): only the first child can name a context root.
+_SCOPED = frozenset(
+    {"subexpression", "index_expression", "projection", "value_projection", "filter_projection"}
+    | {"flatten", "pipe"}
+)
+
+
 def _roots(node: dict[str, Any]) -> set[tuple[str, ...]]:
     """Leading field chains of a parsed JMESPath AST (``steps.invoice.rows`` -> steps, invoice)."""
     chain = _field_chain(node)
     if chain:
         return {tuple(chain[:2])}
+    kind = node.get("type")
+    if kind == "expref":  # ``&name`` is evaluated per element, never against the context
+        return set()
+    children = [c for c in node.get("children", []) if isinstance(c, dict)]
     found: set[tuple[str, ...]] = set()
-    for child in node.get("children", []):
-        if isinstance(child, dict):
-            found |= _roots(child)
+    for child in children[:1] if kind in _SCOPED else children:
+        found |= _roots(child)
     return found
 
 
 def _field_chain(node: dict[str, Any]) -> list[str]:
+    """The plain field names an expression starts with: ``a.b[0].c`` -> [a, b]."""
     kind = node.get("type")
     if kind == "field":
         return [node["value"]]
-    if kind == "subexpression" or kind in ("index_expression", "projection"):
-        children = node.get("children", [])
-        return _field_chain(children[0]) + (
-            _field_chain(children[1]) if kind == "subexpression" and len(children) > 1 else []
-        ) if children and isinstance(children[0], dict) else []
-    return []
+    children = [c for c in node.get("children", []) if isinstance(c, dict)]
+    if kind not in _SCOPED or not children:
+        return []
+    head = _field_chain(children[0])
+    # Only ``a.b`` continues the chain: in ``a[0].b`` or ``(a || c).b``, b is not a.b.
+    if kind == "subexpression" and children[0].get("type") == "field" and len(children) > 1:
+        return head + _field_chain(children[1])
+    return head

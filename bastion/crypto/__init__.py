@@ -9,7 +9,7 @@ from bastion.crypto.aead import DataKey, open_sealed, seal, sealed_key_id
 from bastion.crypto.errors import CryptoError, KeyUnavailable, TamperedCiphertext
 from bastion.crypto.hashing import constant_time_equal, keyed_digest, sha256_hex
 from bastion.crypto.keyring import Keyring, KeyFile
-from bastion.crypto.random import random_bytes, random_token
+from bastion.crypto.random import random_bytes, random_hex, random_token
 
 __all__ = [
     "CryptoError",
@@ -22,6 +22,7 @@ __all__ = [
     "keyed_digest",
     "open_sealed",
     "random_bytes",
+    "random_hex",
     "random_token",
     "seal",
     "sealed_key_id",

@@ -14,3 +14,7 @@ def random_token(nbytes: int = 32) -> str:
     if nbytes < 16:
         raise ValueError("tokens need at least 128 bits of entropy")
     return secrets.token_urlsafe(nbytes)
+
+
+def random_hex(nbytes: int) -> str:
+    return secrets.token_hex(nbytes)

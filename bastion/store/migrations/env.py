@@ -8,8 +8,13 @@ from alembic import context
 
 config = context.config
 engine = config.attributes["engine"]
+metadata = config.attributes.get("metadata")  # set only by scripts/revision.py (autogenerate)
 
 with engine.connect() as connection:
-    context.configure(connection=connection, render_as_batch=engine.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=engine.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()

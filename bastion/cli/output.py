@@ -1,0 +1,43 @@
+"""Rendering and exit codes: one table from error code to exit status."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bastion import codec
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT = {
+    "not_found": 3, "automation_not_found": 3, "execution_not_found": 3,
+    "unauthenticated": 4, "invalid_token": 4, "forbidden": 4,
+    "invalid": 5, "invalid_definition": 5, "invalid_input": 5, "invalid_request": 5,
+    "conflict": 6, "unavailable": 7, "internal_error": 1,
+}  # fmt: skip
+
+
+def fail(code: str, message: str, details: Any = None, correlation_id: str | None = None) -> NoReturn:
+    err.print(f"[bold red]error[/] ({code}): {message}", highlight=False)
+    for item in details or []:
+        if isinstance(item, dict) and "pointer" in item:
+            line = f"line {item['line']}, " if item.get("line") else ""
+            err.print(f"  {line}{item['pointer'] or '/'}: {item['message']}", highlight=False)
+    if correlation_id:
+        err.print(f"  correlation id: {correlation_id}", highlight=False)
+    raise typer.Exit(EXIT.get(code, 1))
+
+
+def table(columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(*columns)
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    out.print(t)
+
+
+def json(value: Any) -> None:
+    out.print_json(codec.dumps_str(value))
