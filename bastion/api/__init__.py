@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from bastion import __version__
 from bastion.api import errors
@@ -20,7 +19,6 @@ def create_api(services: Any, *, lifespan: Callable[..., Any] | None = None) -> 
         title="Bastion",
         version=__version__,
         description="Automation platform API. Every route except /healthz and /hooks needs a token.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

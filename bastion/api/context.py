@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from contextvars import ContextVar
 from typing import Any
 
+from bastion import codec
 from bastion.ids import correlation_id
+
+log = logging.getLogger("bastion.api")
 
 _current: ContextVar[str] = ContextVar("correlation_id", default="-")
 _SAFE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -33,14 +37,23 @@ class CorrelationMiddleware:
         token = _current.set(cid)
         raw = cid.encode()
 
+        started = False
+
         async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (HEADER, raw)]
+                started = True
+                message["headers"] = [*message.get("headers", ()), (HEADER, raw), *SECURITY_HEADERS]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Last line of defence: the caller gets a correlation id and nothing else;
+            # the traceback goes to the log under the same id.
+            log.exception("unhandled error (correlation id %s)", cid)
+            if not started:
+                await _internal_error(send_with_id, cid)
         finally:
             _current.reset(token)
 
@@ -51,3 +64,19 @@ def _incoming(headers: Any) -> str | None:
             text = value.decode("latin-1")
             return text if _SAFE.match(text) else None
     return None
+
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+async def _internal_error(send: Any, cid: str) -> None:
+    body = codec.dumps(
+        {"code": "internal_error", "message": "something went wrong on our side", "correlation_id": cid}
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -7,12 +7,11 @@ nothing else: the details go to the log, never to the caller.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from bastion.api.responses import JSONBytes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion.api.context import current_correlation_id
@@ -26,8 +25,6 @@ from bastion.errors import (
     Unauthenticated,
     Unavailable,
 )
-
-log = logging.getLogger("bastion.api")
 
 STATUS: dict[type[BaseException], int] = {
     NotFound: 404,
@@ -59,45 +56,39 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return body
 
 
-def error_response(exc: BastionError) -> ORJSONResponse:
+def error_response(exc: BastionError) -> JSONBytes:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, int(exc.resets_in + 0.999)))
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="bastion"'
-    return ORJSONResponse(
+    return JSONBytes(
         error_body(exc.code, exc.message, exc.details), status_code=status_for(exc), headers=headers
     )
 
 
-async def _bastion(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _bastion(_request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, BastionError)
     return error_response(exc)
 
 
-async def _validation(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _validation(_request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, RequestValidationError)
     details = [
         {"pointer": "/" + "/".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
         for e in exc.errors()
     ]
-    return ORJSONResponse(error_body("invalid_request", "the request is not valid", details), 422)
+    return JSONBytes(error_body("invalid_request", "the request is not valid", details), 422)
 
 
-async def _http(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _http(_request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = {404: "no such resource", 405: "method not allowed"}.get(exc.status_code, "request failed")
-    return ORJSONResponse(error_body(code, message), exc.status_code)
-
-
-async def _unexpected(_request: Request, exc: Exception) -> ORJSONResponse:
-    log.error("unhandled error", exc_info=exc, extra={"correlation_id": current_correlation_id()})
-    return ORJSONResponse(error_body("internal_error", "something went wrong on our side"), 500)
+    return JSONBytes(error_body(code, message), exc.status_code)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(BastionError, _bastion)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)

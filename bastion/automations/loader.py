@@ -150,9 +150,15 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> Problem:
 def _not_a_mapping(data: Any) -> str:
     if data is None:
         return "the document is empty: a definition needs name, owner, trigger and steps"
-    kinds = {list: "a list", str: "a string", bool: "true or false", int: "a number"}
-    found = kinds.get(type(data), "a number" if isinstance(data, float) else "a value")
-    return f"a definition is a mapping of keys (name, owner, trigger, steps), not {found}"
+    return f"a definition is a mapping of keys (name, owner, trigger, steps), not {_kind(data)}"
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    kinds = {bool: "true or false", int: "a number", float: "a number", str: "a string"}
+    return kinds.get(type(value), "a list" if isinstance(value, list) else "a mapping")
 
 
 def _walk(node: Node, pointer: str, line: int, depth: int, lines: Lines) -> Iterator[Problem]:
@@ -217,6 +223,8 @@ def _message(error: ErrorDetails) -> str:
         return f"missing required key {loc[-1]!r}"
     if kind == "extra_forbidden":
         return f"unknown key {loc[-1]!r}"
+    if kind == "model_type":  # pydantic's text names the Python class, which means nothing here
+        return f"must be a mapping, not {_kind(error['input'])}"
     return error["msg"].removeprefix("Value error, ")
 
 

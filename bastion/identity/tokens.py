@@ -79,7 +79,8 @@ class TokenService:
         if row is None or not self._matches(row.digest, match.group(2)) or not _live(row, now):
             raise InvalidToken("invalid or expired API token")
         self._touch(row, now)
-        scopes = frozenset(Permission(s) for s in codec.loads(row.scopes) if s in Permission)
+        known = {p.value for p in Permission}
+        scopes = frozenset(Permission(s) for s in codec.loads(row.scopes) if s in known)
         return Principal("token", row.id, row.name, scopes)
 
     def revoke(self, token_id: str, actor: Actor) -> None:

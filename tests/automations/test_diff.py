@@ -29,7 +29,7 @@ def _apply(document: Any, changes: list[Change]) -> Any:
     return doc
 
 
-OLD = {
+OLD: dict[str, Any] = {
     "name": "order-intake",
     "owner": "ops",
     "trigger": {"webhook": {"respond": "result"}},

@@ -175,6 +175,14 @@ def test_a_step_with_two_kinds_points_at_the_step() -> None:
     ]
 
 
+def test_a_section_that_is_not_a_mapping_says_so() -> None:
+    text = MINIMAL.replace("  manual: {}\n", "").replace("    log: {message: hello}", "    log: hi")
+    assert _problems(text) == [
+        Problem("/trigger", 3, "must be a mapping, not null"),
+        Problem("/steps/0/log", 6, "must be a mapping, not a string"),
+    ]
+
+
 def test_semantic_problems_get_lines() -> None:
     text = EXAMPLE.replace("then: flag", "then: shape").replace(
         "output: $.steps.shape", "output: $.steps.nope"
