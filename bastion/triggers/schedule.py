@@ -64,9 +64,17 @@ class Scheduler:
                 dedupe_key=f"cron:{slot.isoformat()}", also=advance,
             )  # fmt: skip
         except IntegrityError:
+            # Another scheduler fired this slot first; only move on to the next one.
             log.info("slot %s of %s already fired elsewhere", slot, name)
+            await asyncio.to_thread(self._advance, current.id, following)
             return 0
         return 1
+
+    def _advance(self, automation_id: str, following: datetime) -> None:
+        with self._db.transaction() as session:
+            row = session.get(ScheduleRow, automation_id)
+            if row is not None and row.next_fire_at < following:
+                row.next_fire_at = following
 
     def _sync_and_find_due(self) -> list[tuple[str, datetime]]:
         now = self._clock.now()
