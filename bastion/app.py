@@ -7,24 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 
 from bastion.api import create_api
-from bastion.audit import AuditLog
+from bastion.audit import Actor, AuditEvent, AuditLog, AuditTag
 from bastion.automations import AutomationService
 from bastion.clock import Clock, SystemClock
-from bastion.crypto import Keyring, KeyFile
+from bastion.crypto import KeyFile, Keyring
 from bastion.engine import Engine
 from bastion.identity import TokenService
 from bastion.logs import configure_logging
 from bastion.settings import Settings
-from bastion.store.datakeys import Sealer
+from bastion.store.datakeys import Sealer, count_by_kek, rewrap
 from bastion.store.db import Database
 from bastion.store.writer import CommitWriter
 from bastion.triggers import InputValidator, ManualTrigger, Scheduler, WebhookReceiver
+
+log = structlog.get_logger("bastion")
 
 
 @dataclass
@@ -58,7 +62,7 @@ def build(settings: Settings, clock: Clock | None = None, *, migrate: bool = Tru
     if migrate:
         db.migrate()
     keyring = load_keyring(settings)
-    sealer = Sealer(db, keyring)
+    sealer = Sealer(db, keyring, reload=lambda: load_keyring(settings))
     audit = AuditLog(db, sealer, clock)
     audit.prepare()
     writer = CommitWriter(db, before_commit=audit.append_batch, max_batch=settings.commit_batch_max)
@@ -82,7 +86,7 @@ async def running(services: Services, *, scheduler: bool = True) -> AsyncIterato
     services.writer.start()
     await services.engine.start()
     tick = services.settings.scheduler_interval_seconds
-    task = asyncio.create_task(services.scheduler.run_forever(tick)) if scheduler else None
+    task = asyncio.create_task(_housekeeping(services, tick)) if scheduler else None
     try:
         yield services
     finally:
@@ -92,6 +96,63 @@ async def running(services: Services, *, scheduler: bool = True) -> AsyncIterato
                 await task
         await services.engine.stop()
         services.writer.stop()
+
+
+@dataclass(frozen=True)
+class Rotation:
+    active: str
+    started: bool
+    rewrapped: int
+    retired: list[str]
+
+
+def rotate_keys(settings: Settings, actor: Actor) -> Rotation:
+    """Rotate the KEK of the key file: add a new one, re-wrap every data key, retire the old.
+
+    Resumable: if an earlier run stopped mid-way (data keys still under an older
+    KEK), this run finishes that rotation instead of starting another.
+    """
+    services = build(settings)
+    key_file = KeyFile(settings.key_file)
+    ring = services.keyring
+    stale = any(k != ring.active and n for k, n in count_by_kek(services.db).items())
+    if not stale:
+        key_file.add_key()
+    ring = load_keyring(settings)
+    count = _rewrap_until_settled(services, ring)
+    in_use = {k for k, n in count_by_kek(services.db).items() if n}
+    retired = [k for k in ring.keys if k != ring.active and k not in in_use]
+    for old in retired:
+        key_file.retire(old)
+    data = {"active": ring.active, "rewrapped": count, "retired": retired}
+    with services.db.transaction() as session:
+        services.audit.record(session, AuditEvent(AuditTag.KEYS_ROTATED, actor, data=data))
+    return Rotation(ring.active, not stale, count, retired)
+
+
+def _rewrap_until_settled(services: Services, ring: Keyring, rounds: int = 5) -> int:
+    """Re-wrap, then again while running servers still wrap new data keys under the old
+    KEK (they switch to the new one within a scheduler tick of the key file changing)."""
+    count = rewrap(services.db, ring)
+    for _ in range(rounds):
+        time.sleep(services.settings.scheduler_interval_seconds * 2)
+        extra = rewrap(services.db, ring)
+        count += extra
+        if extra == 0:
+            break
+    return count
+
+
+async def _housekeeping(services: Services, interval: float) -> None:
+    """Every tick: fire due schedules, wake due timers, pick up a rotated key file."""
+    while True:
+        try:
+            await services.scheduler.tick()
+            await services.engine.wake_due()
+            await asyncio.to_thread(services.sealer.reload_keyring)
+        except Exception:
+            log.exception("housekeeping tick failed")
+        await asyncio.sleep(interval)
 
 
 def create_app(services: Services, *, scheduler: bool = True) -> FastAPI:

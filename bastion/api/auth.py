@@ -40,7 +40,9 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(principal.kind, principal.id, principal.name)
 
 
-def _record_denial(svc: Any, principal: Principal, permission: Permission, request: Request) -> None:
+def _record_denial(
+    svc: Any, principal: Principal, permission: Permission, request: Request
+) -> None:
     event = AuditEvent(
         AuditTag.TOKEN_DENIED, actor_of(principal), outcome="denied",
         data={"permission": permission.value, "path": request.url.path},

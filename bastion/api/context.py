@@ -75,7 +75,11 @@ SECURITY_HEADERS = (
 
 async def _internal_error(send: Any, cid: str) -> None:
     body = codec.dumps(
-        {"code": "internal_error", "message": "something went wrong on our side", "correlation_id": cid}
+        {
+            "code": "internal_error",
+            "message": "something went wrong on our side",
+            "correlation_id": cid,
+        }
     )
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 500, "headers": headers})

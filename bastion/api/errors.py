@@ -11,10 +11,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from bastion.api.responses import JSONBytes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion.api.context import current_correlation_id
+from bastion.api.responses import JSONBytes
 from bastion.errors import (
     BastionError,
     Conflict,
@@ -50,7 +50,11 @@ def status_for(exc: BastionError) -> int:
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "correlation_id": current_correlation_id()}
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "correlation_id": current_correlation_id(),
+    }
     if details is not None:
         body["details"] = details
     return body
@@ -84,7 +88,9 @@ async def _validation(_request: Request, exc: Exception) -> JSONBytes:
 async def _http(_request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    message = {404: "no such resource", 405: "method not allowed"}.get(exc.status_code, "request failed")
+    message = {404: "no such resource", 405: "method not allowed"}.get(
+        exc.status_code, "request failed"
+    )
     return JSONBytes(error_body(code, message), exc.status_code)
 
 

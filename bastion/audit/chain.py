@@ -50,7 +50,9 @@ class AuditChain:
         if not rows:
             return
         head = conn.execute(
-            select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1).with_for_update()
+            select(AuditHeadRow.seq, AuditHeadRow.hash)
+            .where(AuditHeadRow.id == 1)
+            .with_for_update()
         ).one()
         seq, prev = head.seq, head.hash
         for row in rows:
@@ -96,7 +98,9 @@ def verify_events(
             return Verification(checked, expected_seq - 1, breach)
         expected_seq, prev, checked = row["seq"] + 1, row["hash"], checked + 1
     if head is not None and (head[0] != expected_seq - 1 or head[1] != prev):
-        breach = Breach(expected_seq, None, f"the log ends at {expected_seq - 1} but its head says {head[0]}")
+        breach = Breach(
+            expected_seq, None, f"the log ends at {expected_seq - 1} but its head says {head[0]}"
+        )
         return Verification(checked, expected_seq - 1, breach)
     return Verification(checked, expected_seq - 1, None)
 

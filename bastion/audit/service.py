@@ -124,9 +124,13 @@ def _stream(session: Session, chunk: int = 2000) -> Iterator[dict[str, Any]]:
     table = AuditEventRow.__table__
     after = 0
     while True:
-        rows = session.execute(
-            select(table).where(table.c.seq > after).order_by(table.c.seq).limit(chunk)
-        ).mappings().all()
+        rows = (
+            session.execute(
+                select(table).where(table.c.seq > after).order_by(table.c.seq).limit(chunk)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             return
         for row in rows:

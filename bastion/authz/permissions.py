@@ -33,7 +33,8 @@ def parse_scopes(text: str) -> frozenset[Permission]:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise Invalid(
-            f"unknown scope {unknown[0]!r}; known: {', '.join(sorted(known))}", code="invalid_scopes"
+            f"unknown scope {unknown[0]!r}; known: {', '.join(sorted(known))}",
+            code="invalid_scopes",
         )
     scopes = frozenset(known[n] for n in names)
     if not scopes <= TOKEN_PERMISSIONS:

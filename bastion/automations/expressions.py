@@ -33,7 +33,7 @@ class ExpressionError(Invalid):
     code = "invalid_expression"
 
 
-class _Functions(jp_functions.Functions):
+class _Functions(jp_functions.Functions):  # type: ignore[misc]
     """Custom JMESPath functions (extended by later domains through ``register``)."""
 
 

@@ -170,7 +170,7 @@ class AutomationService:
 
     # -- reads --------------------------------------------------------------
 
-    def list(self) -> list[AutomationRow]:
+    def all(self) -> list[AutomationRow]:
         with self._db.reader() as session:
             return list(session.scalars(select(AutomationRow).order_by(AutomationRow.name)))
 

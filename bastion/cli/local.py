@@ -9,13 +9,11 @@ from pathlib import Path
 import typer
 
 from bastion import codec
-from bastion.app import build, load_keyring
-from bastion.audit import Actor, AuditEvent, AuditTag, verify_events
+from bastion.app import build, rotate_keys
+from bastion.audit import Actor, verify_events
 from bastion.authz import parse_scopes
 from bastion.cli.output import err, fail, out
-from bastion.crypto import KeyFile
 from bastion.settings import Settings
-from bastion.store.datakeys import count_by_kek, rewrap
 
 
 def _operator() -> Actor:
@@ -61,7 +59,8 @@ def audit_verify(settings: Settings, file: Path | None) -> None:
         return
     breach = result.breach
     assert breach is not None
-    err.print(f"[bold red]audit chain broken[/] at event {breach.seq} ({breach.event_id}): {breach.reason}")
+    where = f"event {breach.seq} ({breach.event_id})"
+    err.print(f"audit chain broken at {where}: {breach.reason}", style="bold red", markup=False)
     err.print(f"events 1..{result.last_seq} verified before the break")
     raise typer.Exit(8)
 
@@ -79,20 +78,8 @@ def audit_export(settings: Settings, file: Path) -> None:
 def keys_rotate(settings: Settings) -> None:
     if settings.master_key is not None:
         fail("invalid", "the key comes from BASTION_MASTER_KEY; rotate it with a key file instead")
-    services = build(settings)
-    key_file = KeyFile(settings.key_file)
-    ring = services.keyring
-    stale = {k for k, n in count_by_kek(services.db).items() if k != ring.active and n}
-    if not stale:  # nothing half-done from an earlier run: start a new rotation
-        new = key_file.add_key()
-        out.print(f"new key-encryption key {new} is active")
-    ring = load_keyring(settings)
-    count = rewrap(services.db, ring)
-    for old in [k for k in ring.keys if k != ring.active]:
-        key_file.retire(old)
-    with services.db.transaction() as session:
-        services.audit.record(
-            session,
-            AuditEvent(AuditTag.KEYS_ROTATED, _operator(), data={"active": ring.active, "rewrapped": count}),
-        )
-    out.print(f"re-wrapped {count} data keys; old keys retired")
+    result = rotate_keys(settings, _operator())
+    if result.started:
+        out.print(f"new key-encryption key {result.active} is active")
+    retired = ", ".join(result.retired) or "-"
+    out.print(f"re-wrapped {result.rewrapped} data keys; retired {retired}")

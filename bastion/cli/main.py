@@ -67,7 +67,9 @@ def schema() -> None:
 
 
 @app.command()
-def apply(files: Annotated[list[Path], typer.Argument(help="Definition files (YAML or JSON)")]) -> None:
+def apply(
+    files: Annotated[list[Path], typer.Argument(help="Definition files (YAML or JSON)")],
+) -> None:
     """Validate and apply definitions; each becomes a new immutable version if it changed."""
     client = _client()
     for file in files:
@@ -81,7 +83,10 @@ def automations_list() -> None:
     rows = _client().call("GET", "/api/v1/automations")
     table(
         ["name", "version", "trigger", "sensitivity", "owner", "enabled"],
-        [[r["name"], r["version"], r["trigger"], r["sensitivity"], r["owner"], r["enabled"]] for r in rows],
+        [
+            [r["name"], r["version"], r["trigger"], r["sensitivity"], r["owner"], r["enabled"]]
+            for r in rows
+        ],
     )
 
 
@@ -135,7 +140,10 @@ def executions_list(
     rows = _client().call("GET", "/api/v1/executions", params=params)
     table(
         ["id", "state", "trigger", "version", "created", "error"],
-        [[r["id"], r["state"], r["trigger"], r["version"], r["created_at"], r["error_code"]] for r in rows],
+        [
+            [r["id"], r["state"], r["trigger"], r["version"], r["created_at"], r["error_code"]]
+            for r in rows
+        ],
     )
 
 

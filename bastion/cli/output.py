@@ -6,6 +6,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bastion import codec
@@ -21,21 +22,27 @@ EXIT = {
 }  # fmt: skip
 
 
-def fail(code: str, message: str, details: Any = None, correlation_id: str | None = None) -> NoReturn:
-    err.print(f"[bold red]error[/] ({code}): {message}", highlight=False)
+def fail(
+    code: str, message: str, details: Any = None, correlation_id: str | None = None
+) -> NoReturn:
+    # Messages may quote user input (patterns, names): never interpret them as markup.
+    err.print(f"error ({code}): {message}", style="bold red", markup=False, highlight=False)
     for item in details or []:
         if isinstance(item, dict) and "pointer" in item:
             line = f"line {item['line']}, " if item.get("line") else ""
-            err.print(f"  {line}{item['pointer'] or '/'}: {item['message']}", highlight=False)
+            text = f"  {line}{item['pointer'] or '/'}: {item['message']}"
+            err.print(text, markup=False, highlight=False)
     if correlation_id:
-        err.print(f"  correlation id: {correlation_id}", highlight=False)
+        err.print(f"  correlation id: {correlation_id}", markup=False, highlight=False)
     raise typer.Exit(EXIT.get(code, 1))
 
 
 def table(columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(*columns)
+    t = Table()
+    for name in columns:
+        t.add_column(name, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*("" if v is None else escape(str(v)) for v in row))
     out.print(t)
 
 

@@ -8,7 +8,7 @@ ciphertext and keyed digest it produces carries a format version and a key id
 from bastion.crypto.aead import DataKey, open_sealed, seal, sealed_key_id
 from bastion.crypto.errors import CryptoError, KeyUnavailable, TamperedCiphertext
 from bastion.crypto.hashing import constant_time_equal, keyed_digest, sha256_hex
-from bastion.crypto.keyring import Keyring, KeyFile
+from bastion.crypto.keyring import KeyFile, Keyring
 from bastion.crypto.random import random_bytes, random_hex, random_token
 
 __all__ = [

@@ -48,8 +48,7 @@ def seal(key: DataKey, plaintext: bytes, aad: bytes = b"") -> str:
 
 def sealed_key_id(sealed: str) -> str:
     """The key id a sealed value names, without opening it."""
-    version, key_id, _ = _split(sealed)
-    return key_id
+    return _split(sealed)[1]
 
 
 def open_sealed(key: DataKey, sealed: str, aad: bytes = b"") -> bytes:

@@ -29,10 +29,11 @@ from bastion.engine.transitions import TABLE as EXECUTIONS
 from bastion.engine.transitions import move
 from bastion.ids import correlation_id, new_id
 from bastion.steps import StepContext, StepFailed, StepResult
+from bastion.store.base import table_of
 from bastion.store.writer import Changes, CommitWriter
 
 log = logging.getLogger(__name__)
-STEPS = StepRunRow.__table__
+STEPS = table_of(StepRunRow)
 
 
 @dataclass
@@ -78,7 +79,10 @@ class Runner:
         while run.next_step < len(plan.steps):
             step = plan.steps[run.next_step]
             if self._clock.now() >= run.deadline_at:
-                run.error_code, run.error_message = "deadline_exceeded", "the execution deadline passed"
+                run.error_code, run.error_message = (
+                    "deadline_exceeded",
+                    "the execution deadline passed",
+                )
                 await self._finish(run, Changes(), State.failed)
                 return
             attempt = await self._attempts(run, step)
@@ -134,13 +138,18 @@ class Runner:
             )
         except Exception:
             cid = correlation_id()
-            log.exception("step %s of execution %s crashed (correlation %s)", step.spec.id, run.id, cid)
+            log.exception(
+                "step %s of execution %s crashed (correlation %s)", step.spec.id, run.id, cid
+            )
             attempt.failure = StepFailed(
-                f"internal error in step {step.spec.id} (correlation id {cid})", code="internal_error"
+                f"internal error in step {step.spec.id} (correlation id {cid})",
+                code="internal_error",
             )
         return attempt
 
-    def _record_success(self, run: Run, step: PlannedStep, attempt: Attempt, changes: Changes) -> None:
+    def _record_success(
+        self, run: Run, step: PlannedStep, attempt: Attempt, changes: Changes
+    ) -> None:
         assert attempt.result is not None
         output = attempt.result.output
         run.context["steps"][step.spec.id] = output
@@ -206,7 +215,8 @@ def _seal(key: DataKey, value: Any, aad: bytes) -> str:
 def backoff(attempt: int, base: str, cap: str) -> float:
     """Exponential backoff with equal jitter: half fixed, half random, capped."""
     ceiling = min(
-        parse_duration(cap).total_seconds(), parse_duration(base).total_seconds() * 2 ** (attempt - 1)
+        parse_duration(cap).total_seconds(),
+        parse_duration(base).total_seconds() * 2.0 ** (attempt - 1),
     )
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not a secret)
 

@@ -25,11 +25,12 @@ from bastion.engine.views import ExecutionView, view
 from bastion.errors import Conflict, NotFound
 from bastion.ids import new_id
 from bastion.settings import Settings
+from bastion.store.base import table_of
 from bastion.store.datakeys import DataKeyRow, Sealer
 from bastion.store.db import Database
 from bastion.store.writer import Changes, CommitWriter
 
-DATA_KEYS = DataKeyRow.__table__
+DATA_KEYS = table_of(DataKeyRow)
 
 
 class ExecutionNotFound(NotFound):
@@ -60,10 +61,14 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------
 
     async def start(self, *, recover: bool = True) -> None:
-        self._http = httpx.AsyncClient(follow_redirects=False, timeout=self._settings.step_timeout_seconds)
+        self._http = httpx.AsyncClient(
+            follow_redirects=False, timeout=self._settings.step_timeout_seconds
+        )
         runner = Runner(self._writer, self._clock, self._http, self._finished)
         workers = self._settings.workers
-        self._dispatcher = InProcessDispatcher(runner.run, workers=workers, max_pending=workers * 64)
+        self._dispatcher = InProcessDispatcher(
+            runner.run, workers=workers, max_pending=workers * 64
+        )
         if recover:
             await self.recover()
 
@@ -115,12 +120,16 @@ class Engine:
         changes = also or Changes()
         changes.insert(DATA_KEYS, key_row)
         changes.insert(TABLE, self._queued_row(run, payload, actor, dedupe_key))
-        changes.extra.append(event(run, AuditTag.EXECUTION_QUEUED, actor, {"trigger": trigger_kind}))
+        changes.extra.append(
+            event(run, AuditTag.EXECUTION_QUEUED, actor, {"trigger": trigger_kind})
+        )
         await self._writer.submit(changes)
         self.dispatcher.dispatch(run)
         return run
 
-    def _queued_row(self, run: Run, payload: Any, actor: Actor, dedupe_key: str | None) -> dict[str, Any]:
+    def _queued_row(
+        self, run: Run, payload: Any, actor: Actor, dedupe_key: str | None
+    ) -> dict[str, Any]:
         return {
             "id": run.id, "automation_id": run.plan.automation_id, "version": run.plan.version,
             "state": State.queued.value, "trigger_kind": run.trigger_kind,
@@ -220,7 +229,9 @@ class Engine:
         for step in steps:
             if step.output is not None:
                 aad = run.aad("step", step.step_id, step.attempt, "output")
-                run.context["steps"][step.step_id] = codec.loads(self._sealer.open(step.output, aad))
+                run.context["steps"][step.step_id] = codec.loads(
+                    self._sealer.open(step.output, aad)
+                )
         return run
 
     # -- reads --------------------------------------------------------------
@@ -259,5 +270,9 @@ def _context(plan: Plan, trigger_kind: str, payload: Any, now: datetime) -> dict
     return {
         "trigger": {"kind": trigger_kind, "body": payload},
         "steps": {},
-        "execution": {"automation": plan.name, "version": plan.version, "started_at": now.isoformat()},
+        "execution": {
+            "automation": plan.name,
+            "version": plan.version,
+            "started_at": now.isoformat(),
+        },
     }

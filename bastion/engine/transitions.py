@@ -14,9 +14,10 @@ from bastion.engine.machine import State, allowed
 from bastion.engine.models import ExecutionRow
 from bastion.engine.run import Run
 from bastion.errors import Conflict
+from bastion.store.base import table_of
 from bastion.store.writer import Changes
 
-TABLE = ExecutionRow.__table__
+TABLE = table_of(ExecutionRow)
 
 TAGS = {
     State.queued: AuditTag.EXECUTION_QUEUED,

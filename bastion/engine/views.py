@@ -24,7 +24,9 @@ def _aad(execution_id: str, *parts: object) -> bytes:
     return ":".join(["execution", execution_id, *map(str, parts)]).encode()
 
 
-def view(sealer: Sealer, row: ExecutionRow, automation: str, steps: list[StepRunRow]) -> ExecutionView:
+def view(
+    sealer: Sealer, row: ExecutionRow, automation: str, steps: list[StepRunRow]
+) -> ExecutionView:
     def opened(sealed: str | None, *parts: object) -> Any:
         if sealed is None:
             return None

@@ -20,8 +20,8 @@ from bastion.authz import Permission, Principal
 from bastion.clock import Clock
 from bastion.crypto import constant_time_equal, keyed_digest, random_hex, random_token
 from bastion.errors import Invalid, NotFound, Unauthenticated
-from bastion.ids import new_id
 from bastion.identity.models import ApiTokenRow
+from bastion.ids import new_id
 from bastion.store.datakeys import Sealer
 from bastion.store.db import Database
 
@@ -64,7 +64,9 @@ class TokenService:
         )  # fmt: skip
         with self._db.transaction() as session:
             session.add(row)
-            self._audit.record(session, _event(AuditTag.TOKEN_CREATED, actor, row, {"scopes": names}))
+            self._audit.record(
+                session, _event(AuditTag.TOKEN_CREATED, actor, row, {"scopes": names})
+            )
         return CreatedToken(row.id, name, f"{PREFIX}{lookup}_{secret}", names, expires)
 
     def authenticate(self, presented: str) -> Principal:
@@ -102,7 +104,9 @@ class TokenService:
     def _matches(self, stored: str, secret: str) -> bool:
         version, key_id, _ = stored.split(":", 2)
         pepper = self._sealer.key(key_id)
-        return constant_time_equal(stored, f"{version}:{key_id}:{keyed_digest(pepper.key, secret.encode())}")
+        return constant_time_equal(
+            stored, f"{version}:{key_id}:{keyed_digest(pepper.key, secret.encode())}"
+        )
 
     def _touch(self, row: ApiTokenRow, now: datetime) -> None:
         # Recording every use would turn each API read into a write; once a minute is
@@ -110,7 +114,9 @@ class TokenService:
         if row.last_used_at is not None and now - row.last_used_at < LAST_USED_EVERY:
             return
         with self._db.transaction() as session:
-            session.execute(update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now))
+            session.execute(
+                update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
+            )
 
 
 def _live(row: ApiTokenRow, now: datetime) -> bool:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bastion.crypto import DataKey, KeyUnavailable, Keyring, open_sealed, seal, sealed_key_id
+from bastion.crypto import DataKey, Keyring, KeyUnavailable, open_sealed, seal, sealed_key_id
 from bastion.ids import new_id
 from bastion.store.base import Base
 from bastion.store.db import Database
@@ -35,9 +36,17 @@ class DataKeyRow(Base):
 class Sealer:
     """Seals and opens values under data keys, caching unwrapped keys in memory."""
 
-    def __init__(self, db: Database, keyring: Keyring, *, cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keyring: Keyring,
+        *,
+        reload: Callable[[], Keyring] | None = None,
+        cache_size: int = 20_000,
+    ) -> None:
         self._db = db
         self.keyring = keyring
+        self._reload = reload
         self._cache: OrderedDict[str, DataKey] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -73,12 +82,28 @@ class Sealer:
             wrapped = session.scalar(select(DataKeyRow.wrapped).where(DataKeyRow.id == key_id))
         if wrapped is None:
             raise KeyUnavailable(key_id)
-        key = self.keyring.unwrap(key_id, wrapped)
+        try:
+            key = self.keyring.unwrap(key_id, wrapped)
+        except KeyUnavailable:
+            # Another process may have rotated the KEK and re-wrapped this key.
+            if not self.reload_keyring():
+                raise
+            key = self.keyring.unwrap(key_id, wrapped)
         self._remember(key)
         return key
 
+    def reload_keyring(self) -> bool:
+        """Pick up KEKs added or retired by ``bastion keys rotate``; True if anything changed."""
+        if self._reload is None:
+            return False
+        fresh = self._reload()
+        changed = fresh.active != self.keyring.active or set(fresh.keys) != set(self.keyring.keys)
+        )
+        self.keyring = fresh
+        return changed
+
     def shared_key(self, purpose: str, now: datetime) -> DataKey:
-        """The one long-lived key of ``purpose`` (audit details, token pepper), made on first use."""
+        """The one long-lived key of ``purpose`` (audit details, pepper), made on first use."""
         if purpose in self._shared:
             return self._shared[purpose]
         with self._db.transaction() as session:
@@ -137,4 +162,4 @@ def count_by_kek(db: Database) -> dict[str, int]:
 
     with db.reader() as session:
         rows = session.execute(select(DataKeyRow.kek_id, func.count()).group_by(DataKeyRow.kek_id))
-        return {kek: n for kek, n in rows}
+        return dict(rows.tuples().all())

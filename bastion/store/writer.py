@@ -116,7 +116,9 @@ class CommitWriter:
                 results = [exc]
             else:
                 results = [self._apply_alone(changes) for changes, _, _ in batch]
-        by_loop: dict[Any, list[tuple[asyncio.Future[None], BaseException | None]]] = defaultdict(list)
+        by_loop: dict[Any, list[tuple[asyncio.Future[None], BaseException | None]]] = defaultdict(
+            list
+        )
         for (_, future, loop), error in zip(batch, results, strict=True):
             by_loop[loop].append((future, error))
         for loop, items in by_loop.items():
@@ -141,7 +143,9 @@ class CommitWriter:
             for changes in batch:
                 for table, key, values in changes.updates:
                     stmt = table.update().where(table.c.id == bindparam("_key"))
-                    conn.execute(stmt.values({k: bindparam(k) for k in values}), {**values, "_key": key})
+                    conn.execute(
+                        stmt.values({k: bindparam(k) for k in values}), {**values, "_key": key}
+                    )
             self._before_commit(conn, batch)
 
 

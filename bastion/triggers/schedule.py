@@ -21,12 +21,13 @@ from bastion.audit import Actor
 from bastion.automations import AutomationRow, AutomationService
 from bastion.clock import Clock
 from bastion.engine import Engine
+from bastion.store.base import table_of
 from bastion.store.db import Database
 from bastion.store.writer import Changes
 from bastion.triggers.models import ScheduleRow
 
 log = logging.getLogger(__name__)
-SCHEDULES = ScheduleRow.__table__
+SCHEDULES = table_of(ScheduleRow)
 
 
 def next_slot(cron: str, timezone: str, after: datetime) -> datetime:
@@ -108,15 +109,10 @@ class Scheduler:
             )  # fmt: skip
             session.add(row)  # type: ignore[attr-defined]
         else:
-            row.version, row.cron, row.timezone = auto.current_version, schedule.cron, schedule.timezone
+            row.version, row.cron, row.timezone = (
+                auto.current_version,
+                schedule.cron,
+                schedule.timezone,
+            )
             row.next_fire_at = first
         return row
-
-    async def run_forever(self, interval: float) -> None:
-        while True:
-            try:
-                await self.tick()
-                await self._engine.wake_due()
-            except Exception:
-                log.exception("scheduler tick failed")
-            await asyncio.sleep(interval)

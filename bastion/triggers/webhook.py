@@ -51,7 +51,13 @@ class WebhookReceiver:
         self._writer, self._settings = writer, settings
 
     async def receive(
-        self, name: str, body: bytes, content_type: str | None, *, ip: str | None, correlation_id: str
+        self,
+        name: str,
+        body: bytes,
+        content_type: str | None,
+        *,
+        ip: str | None,
+        correlation_id: str,
     ) -> WebhookOutcome:
         current = self._resolve(name)
         actor = Actor("webhook", ip, ip)
@@ -95,7 +101,9 @@ class WebhookReceiver:
     def _parse(self, body: bytes, content_type: str | None) -> Any:
         media = (content_type or "").split(";", 1)[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
-            raise UnsupportedMediaType("webhook bodies must be JSON (Content-Type: application/json)")
+            raise UnsupportedMediaType(
+                "webhook bodies must be JSON (Content-Type: application/json)"
+            )
         if len(body) > self._settings.webhook_max_body_bytes:
             raise BodyTooLarge(f"body exceeds {self._settings.webhook_max_body_bytes} bytes")
         try:
@@ -106,10 +114,10 @@ class WebhookReceiver:
     async def _refused(
         self, current: Current, exc: Invalid, actor: Actor, correlation_id: str
     ) -> None:
+        problems = len(exc.details or []) if isinstance(exc, InputInvalid) else 0
         event = AuditEvent(
             AuditTag.TRIGGER_REFUSED, actor, subject_kind="automation", subject_id=current.id,
-            automation_id=current.id, outcome="denied", correlation_id=correlation_id,
-            ip=actor.id, data={"automation": current.name, "code": exc.code,
-                               "problems": len(exc.details or []) if isinstance(exc, InputInvalid) else 0},
+            automation_id=current.id, outcome="denied", correlation_id=correlation_id, ip=actor.id,
+            data={"automation": current.name, "code": exc.code, "problems": problems},
         )  # fmt: skip
         await self._writer.submit(Changes(extra=[event]))

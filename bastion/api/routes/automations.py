@@ -36,7 +36,7 @@ def _read(row: AutomationRow) -> AutomationRead:
 
 @router.get("", response_model=list[AutomationRead])
 def list_automations(request: Request, _p: Reader) -> list[AutomationRead]:
-    return [_read(row) for row in services(request).automations.list()]
+    return [_read(row) for row in services(request).automations.all()]
 
 
 @router.post("", response_model=ApplyRead)
@@ -44,7 +44,9 @@ def apply(request: Request, body: ApplyRequest, principal: Writer) -> ApplyRead:
     defn = load_definition(body.source, body.filename)
     result = services(request).automations.apply(defn, actor_of(principal))
     changes = [ChangeRead(op=c.op, path=c.path) for c in result.changes]
-    return ApplyRead(name=result.name, version=result.version, outcome=result.outcome, changes=changes)
+    return ApplyRead(
+        name=result.name, version=result.version, outcome=result.outcome, changes=changes
+    )
 
 
 @router.get("/{name}", response_model=AutomationDetail)
