@@ -98,7 +98,6 @@ class Sealer:
             return False
         fresh = self._reload()
         changed = fresh.active != self.keyring.active or set(fresh.keys) != set(self.keyring.keys)
-        )
         self.keyring = fresh
         return changed
 
