@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def audit_verify(settings: Settings, file: Path | None) -> None:
 
 def audit_export(settings: Settings, file: Path) -> None:
     count = 0
-    with file.open("w") as fh:
+    with open(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         for row in build(settings).audit.export():
             row["occurred_at"] = row["occurred_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             fh.write(codec.dumps_str(row) + "\n")

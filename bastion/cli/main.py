@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,11 +10,15 @@ import typer
 from bastion import codec
 from bastion.cli import local
 from bastion.cli.client import Client
-from bastion.cli.output import fail, json, out, table
+from bastion.cli.output import fail, json, out, report, table
 from bastion.errors import BastionError
 from bastion.settings import Settings
 
-app = typer.Typer(help="Bastion: security-first business automation.", no_args_is_help=True)
+app = typer.Typer(
+    help="Bastion: security-first business automation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 automations = typer.Typer(help="List, show, enable and disable automations.", no_args_is_help=True)
 executions = typer.Typer(help="List and show executions.", no_args_is_help=True)
 audit = typer.Typer(help="Verify and export the audit log (local).", no_args_is_help=True)
@@ -27,10 +32,11 @@ app.add_typer(keys, name="keys")
 
 
 def main() -> None:
+    """Run the CLI; a Bastion error becomes its message and exit status, never a traceback."""
     try:
         app()
     except BastionError as exc:
-        fail(exc.code, exc.message, exc.details)
+        sys.exit(report(exc.code, exc.message, exc.details))
 
 
 def _client() -> Client:

@@ -18,13 +18,17 @@ EXIT = {
     "not_found": 3, "automation_not_found": 3, "execution_not_found": 3,
     "unauthenticated": 4, "invalid_token": 4, "forbidden": 4,
     "invalid": 5, "invalid_definition": 5, "invalid_input": 5, "invalid_request": 5,
+    "invalid_scopes": 5, "crypto_error": 7, "key_unavailable": 7,
     "conflict": 6, "unavailable": 7, "internal_error": 1,
 }  # fmt: skip
 
 
-def fail(
-    code: str, message: str, details: Any = None, correlation_id: str | None = None
-) -> NoReturn:
+def fail(code: str, message: str, details: Any = None, cid: str | None = None) -> NoReturn:
+    raise typer.Exit(report(code, message, details, cid))
+
+
+def report(code: str, message: str, details: Any = None, cid: str | None = None) -> int:
+    """Print an error for a person; returns the exit status for its code."""
     # Messages may quote user input (patterns, names): never interpret them as markup.
     err.print(f"error ({code}): {message}", style="bold red", markup=False, highlight=False)
     for item in details or []:
@@ -32,9 +36,9 @@ def fail(
             line = f"line {item['line']}, " if item.get("line") else ""
             text = f"  {line}{item['pointer'] or '/'}: {item['message']}"
             err.print(text, markup=False, highlight=False)
-    if correlation_id:
-        err.print(f"  correlation id: {correlation_id}", markup=False, highlight=False)
-    raise typer.Exit(EXIT.get(code, 1))
+    if cid:
+        err.print(f"  correlation id: {cid}", markup=False, highlight=False)
+    return EXIT.get(code, 1)
 
 
 def table(columns: list[str], rows: list[list[Any]]) -> None:

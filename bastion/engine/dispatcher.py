@@ -20,9 +20,15 @@ class Overloaded(Unavailable):
 
 class InProcessDispatcher:
     def __init__(
-        self, execute: Callable[[Run], Awaitable[None]], *, workers: int, max_pending: int
+        self,
+        execute: Callable[[Run], Awaitable[None]],
+        stopped: Callable[[Run], Awaitable[None]],
+        *,
+        workers: int,
+        max_pending: int,
     ) -> None:
         self._execute = execute
+        self._stopped = stopped
         self._slots = asyncio.Semaphore(workers)
         self._max_pending = max_pending
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -44,8 +50,17 @@ class InProcessDispatcher:
         self.runs.pop(execution_id, None)
 
     async def _guarded(self, run: Run) -> None:
-        async with self._slots:
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            if run.stop_reason is None:
+                raise  # shutting down: recovery resumes it
+            await self._stopped(run)  # cancelled while waiting for a slot
+            return
+        try:
             await self._execute(run)
+        finally:
+            self._slots.release()
 
     def cancel(self, execution_id: str) -> bool:
         task = self.tasks.get(execution_id)

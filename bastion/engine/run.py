@@ -29,7 +29,7 @@ class Run:
     output: Any = None
     error_code: str | None = None
     error_message: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    attempts_done: dict[str, int] = field(default_factory=dict)  # step id -> last attempt number
 
     @property
     def service_actor(self) -> Actor:

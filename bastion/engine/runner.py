@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -45,6 +45,7 @@ class Attempt:
     result: StepResult | None = None
     failure: StepFailed | None = None
     logs: list[dict[str, Any]] = field(default_factory=list)
+    sealed_plain: bytes = b""  # the output as stored (JSON), once sealed
 
 
 class Runner:
@@ -67,7 +68,27 @@ class Runner:
         except asyncio.CancelledError:
             if run.stop_reason is None:
                 raise  # the process is shutting down: leave it to recovery
-            await self._finish(run, Changes(), run.stop_reason)
+            await self.stopped(run)
+        except Exception:
+            await self._crashed(run)
+
+    async def stopped(self, run: Run) -> None:
+        """End a run that was cancelled or killed (before or while it ran)."""
+        assert run.stop_reason is not None
+        await self._finish(run, Changes(), run.stop_reason)
+
+    async def _crashed(self, run: Run) -> None:
+        # A bug or a failed write must not leave the execution "running" for ever:
+        # fail it with a correlation id; if even that cannot be written, recovery
+        # will pick it up after a restart.
+        cid = correlation_id()
+        log.exception("execution %s crashed (correlation %s)", run.id, cid)
+        run.error_code = "internal_error"
+        run.error_message = f"internal error (correlation id {cid})"
+        try:
+            await self._finish(run, Changes(), State.failed)
+        except Exception:
+            log.exception("could not record the failure of execution %s", run.id)
 
     def _begin(self, run: Run) -> None:
         values = {"started_at": self._clock.now(), "wake_at": None}
@@ -106,11 +127,15 @@ class Runner:
 
     async def _attempts(self, run: Run, step: PlannedStep) -> Attempt:
         retry = step.spec.retry
-        for number in range(1, retry.attempts + 1):
+        # After a crash, attempts go on numbering from the last one recorded, and the
+        # step gets at least one more try.
+        first = run.attempts_done.pop(step.spec.id, 0) + 1
+        last = max(first, retry.attempts)
+        for number in range(first, last + 1):
             attempt = await self._attempt(run, step, number)
             if attempt.failure is None:
                 return attempt
-            if not attempt.failure.retryable or number == retry.attempts:
+            if not attempt.failure.retryable or number == last:
                 self._writer.submit(self._attempt_row(run, step, attempt, Changes()))
                 return attempt
             self._writer.submit(self._attempt_row(run, step, attempt, Changes()))
@@ -151,9 +176,11 @@ class Runner:
         self, run: Run, step: PlannedStep, attempt: Attempt, changes: Changes
     ) -> None:
         assert attempt.result is not None
-        output = attempt.result.output
-        run.context["steps"][step.spec.id] = output
         self._attempt_row(run, step, attempt, changes)
+        # The context keeps a copy made from the stored bytes: an output that points
+        # back into the context (``$.steps``) can then never become a cycle.
+        output = codec.loads(attempt.sealed_plain) if attempt.sealed_plain else None
+        run.context["steps"][step.spec.id] = output
         target = run.plan.after(step.index, attempt.result.goto)
         for skipped in run.plan.steps[step.index + 1 : target]:
             changes.insert(STEPS, self._skipped_row(run, skipped))
@@ -173,7 +200,8 @@ class Runner:
         }  # fmt: skip
         if attempt.result is not None:
             aad = run.aad("step", sid, attempt.number, "output")
-            row["output"] = _seal(key, attempt.result.output, aad)
+            attempt.sealed_plain = codec.dumps(attempt.result.output)
+            row["output"] = seal(key, attempt.sealed_plain, aad)
         if attempt.logs:
             row["logs"] = _seal(key, attempt.logs, run.aad("step", sid, attempt.number, "logs"))
         if attempt.failure is not None:
@@ -219,7 +247,3 @@ def backoff(attempt: int, base: str, cap: str) -> float:
         parse_duration(base).total_seconds() * 2.0 ** (attempt - 1),
     )
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not a secret)
-
-
-def deadline_from(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)

@@ -67,7 +67,7 @@ class Engine:
         runner = Runner(self._writer, self._clock, self._http, self._finished)
         workers = self._settings.workers
         self._dispatcher = InProcessDispatcher(
-            runner.run, workers=workers, max_pending=workers * 64
+            runner.run, runner.stopped, workers=workers, max_pending=workers * 64
         )
         if recover:
             await self.recover()
@@ -212,8 +212,8 @@ class Engine:
             row = _get_row(session, execution_id)
             steps = session.scalars(
                 select(StepRunRow)
-                .where(StepRunRow.execution_id == row.id, StepRunRow.state == "succeeded")
-                .order_by(StepRunRow.position)
+                .where(StepRunRow.execution_id == row.id)
+                .order_by(StepRunRow.position, StepRunRow.attempt)
             ).all()
         current = self._automations.at_version(row.automation_id, row.version)
         plan = self.plan(current)
@@ -227,7 +227,9 @@ class Engine:
         run.context = _context(plan, row.trigger_kind, payload, row.created_at)
         run.context["execution"]["id"] = run.id
         for step in steps:
-            if step.output is not None:
+            done = run.attempts_done.get(step.step_id, 0)
+            run.attempts_done[step.step_id] = max(step.attempt, done)
+            if step.state == "succeeded" and step.output is not None:
                 aad = run.aad("step", step.step_id, step.attempt, "output")
                 run.context["steps"][step.step_id] = codec.loads(
                     self._sealer.open(step.output, aad)

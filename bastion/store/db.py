@@ -8,6 +8,7 @@ plain deferred transactions, which never block writers in WAL mode.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,9 @@ class Database:
         path = url.split("///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Create the file 0600 ourselves: SQLite gives its -wal and -shm files the
+            # same mode as the database, so nothing of it is readable by other users.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         _sqlite_pragmas(engine, immediate=immediate, synchronous=sync)
         return engine

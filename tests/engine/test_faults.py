@@ -30,7 +30,7 @@ steps:
 """
 
 
-def flaky_server(httpserver: HTTPServer, failures: int, delay: float = 0.0) -> list[str]:
+def flaky_server(upstream: HTTPServer, failures: int, delay: float = 0.0) -> list[str]:
     calls: list[str] = []
     lock = threading.Lock()
 
@@ -43,7 +43,7 @@ def flaky_server(httpserver: HTTPServer, failures: int, delay: float = 0.0) -> l
             return Response("busy", status=503)
         return Response('{"ok": true}', content_type="application/json")
 
-    httpserver.expect_request("/op").respond_with_handler(handler)
+    upstream.expect_request("/op").respond_with_handler(handler)
     return calls
 
 
@@ -57,10 +57,10 @@ def run_manual(services: Services, name: str, payload: Any = None, wait: float =
 
 
 def test_retries_with_backoff_until_success(
-    services: Services, apply: Any, clock: FrozenClock, httpserver: HTTPServer
+    services: Services, apply: Any, clock: FrozenClock, upstream: HTTPServer
 ) -> None:
-    calls = flaky_server(httpserver, failures=2)
-    apply(FLAKY.format(attempts=3, timeout="5s", url=httpserver.url_for("/op")))
+    calls = flaky_server(upstream, failures=2)
+    apply(FLAKY.format(attempts=3, timeout="5s", url=upstream.url_for("/op")))
     start = clock.now()
     run = run_manual(services, "flaky")
     assert run.state == State.succeeded
@@ -74,10 +74,10 @@ def test_retries_with_backoff_until_success(
 
 
 def test_gives_up_after_the_last_attempt(
-    services: Services, apply: Any, httpserver: HTTPServer
+    services: Services, apply: Any, upstream: HTTPServer
 ) -> None:
-    calls = flaky_server(httpserver, failures=10)
-    apply(FLAKY.format(attempts=2, timeout="5s", url=httpserver.url_for("/op")))
+    calls = flaky_server(upstream, failures=10)
+    apply(FLAKY.format(attempts=2, timeout="5s", url=upstream.url_for("/op")))
     run = run_manual(services, "flaky")
     assert (run.state, run.error_code, len(calls)) == (State.failed, "unexpected_status", 2)
 
@@ -89,10 +89,10 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_a_step_that_exceeds_its_timeout_fails(
-    services: Services, apply: Any, httpserver: HTTPServer
+    services: Services, apply: Any, upstream: HTTPServer
 ) -> None:
-    flaky_server(httpserver, failures=0, delay=2.0)
-    apply(FLAKY.format(attempts=1, timeout="1s", url=httpserver.url_for("/op")))
+    flaky_server(upstream, failures=0, delay=2.0)
+    apply(FLAKY.format(attempts=1, timeout="1s", url=upstream.url_for("/op")))
     run = run_manual(services, "flaky")
     assert (run.state, run.error_code) == (State.failed, "timeout")
 
@@ -178,10 +178,10 @@ def test_cancel_a_waiting_execution(services: Services, apply: Any) -> None:
 
 
 def test_cancel_a_running_execution(
-    services: Services, apply: Any, httpserver: HTTPServer
+    services: Services, apply: Any, upstream: HTTPServer
 ) -> None:
-    flaky_server(httpserver, failures=0, delay=3.0)
-    apply(FLAKY.format(attempts=1, timeout="10s", url=httpserver.url_for("/op")))
+    flaky_server(upstream, failures=0, delay=3.0)
+    apply(FLAKY.format(attempts=1, timeout="10s", url=upstream.url_for("/op")))
 
     async def go() -> Any:
         async with running(services, scheduler=False):
