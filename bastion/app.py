@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -164,11 +165,25 @@ def create_app(services: Services, *, scheduler: bool = True) -> FastAPI:
     return create_api(services, lifespan=lifespan)
 
 
+def _tune_gc() -> None:
+    """Fewer, cheaper collections for a long-running server.
+
+    Everything built at start-up (models, routes, compiled plans) is frozen out of
+    the collector's view, and the young generation is collected less often: under
+    load the default thresholds made full collections pause every request for
+    about 100 ms once a second.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
     configure_logging(settings)
     app = create_app(build(settings))
+    _tune_gc()
     uvicorn.run(
         app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
         access_log=False, log_level="warning", server_header=False,

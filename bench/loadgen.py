@@ -19,6 +19,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -64,7 +65,9 @@ async def _read_chunked(reader: asyncio.StreamReader) -> None:
             return
 
 
-async def connection(host: str, port: int, request: bytes, until: float, timeout: float, t: Tally) -> None:
+async def connection(
+    host: str, port: int, request: bytes, until: float, timeout: float, t: Tally
+) -> None:
     """One closed-loop connection; reconnects after an error until the deadline."""
     loop = asyncio.get_running_loop()
     while loop.time() < until:
@@ -120,7 +123,9 @@ def percentile(ordered: list[float], pct: float) -> float:
     return ordered[min(rank, len(ordered) - 1)]
 
 
-async def run(url: str, body: bytes, concurrency: int, duration: float, timeout: float) -> dict:
+async def run(
+    url: str, body: bytes, concurrency: int, duration: float, timeout: float
+) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 80
     if host not in LOOPBACK:
@@ -147,7 +152,7 @@ async def run(url: str, body: bytes, concurrency: int, duration: float, timeout:
     return summary(tally, elapsed)
 
 
-def summary(t: Tally, elapsed: float) -> dict:
+def summary(t: Tally, elapsed: float) -> dict[str, Any]:
     lat = sorted(t.latencies)
     ms = 1000.0
     return {
@@ -173,13 +178,13 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.body, "rb") as fh:
         body = fh.read()
+    job = run(args.url, body, args.concurrency, args.duration, args.timeout)
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
-    result = runner(run(args.url, body, args.concurrency, args.duration, args.timeout))
+        result = asyncio.run(job)
+    else:
+        result = uvloop.run(job)
     print("BENCHJSON " + json.dumps(result), flush=True)
 
 

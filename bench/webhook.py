@@ -91,7 +91,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per level (default 10)")
     p.add_argument(
-        "--concurrency", default="1,16,64", help="levels, comma or space separated (default 1,16,64)"
+        "--concurrency",
+        default="1,16,64",
+        help="levels, comma or space separated (default 1,16,64)",
     )
     p.add_argument("--warmup", type=float, default=3.0, help="seconds at c=16 before measuring")
     p.add_argument(
@@ -101,7 +103,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="server on CPU 0, load generator on CPU 1 (default: on when nproc >= 2)",
     )
     p.add_argument(
-        "--loadgen", choices=["auto", "wrk", "python"], default="auto", help="default: wrk if on PATH"
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="default: wrk if on PATH",
     )
     p.add_argument("--keep-data", action="store_true", help="keep the temporary data directory")
     p.add_argument("--no-baseline", action="store_true", help="skip the Starlette echo baseline")
@@ -137,7 +142,7 @@ def bastion_exe() -> str:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without BASTION_* (a stray BASTION_DATABASE_URL must not leak in)."""
+    """The caller's environment minus BASTION_* (a stray BASTION_DATABASE_URL must not leak in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
     env.update(extra)
     return env
@@ -152,7 +157,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(name: str, cmd: list[str], url: str, env: dict[str, str], log_path: Path) -> Server:
+def start_server(
+    name: str, cmd: list[str], url: str, env: dict[str, str], log_path: Path
+) -> Server:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -200,7 +207,9 @@ def wait_ready(server: Server, body: bytes) -> None:
     last = "no answer"
     while time.monotonic() < end:
         if server.proc.poll() is not None:
-            raise RuntimeError(f"{server.name} exited ({server.proc.returncode}):\n{log_tail(server)}")
+            raise RuntimeError(
+                f"{server.name} exited ({server.proc.returncode}):\n{log_tail(server)}"
+            )
         try:
             status, answer = post_once(server.url, body)
         except OSError as exc:
@@ -213,7 +222,9 @@ def wait_ready(server: Server, body: bytes) -> None:
                 return
             last = f"HTTP {status}: {answer[:200]!r}"
         time.sleep(0.3)
-    raise RuntimeError(f"{server.name} not ready after {READY_TIMEOUT:.0f}s ({last}):\n{log_tail(server)}")
+    raise RuntimeError(
+        f"{server.name} not ready after {READY_TIMEOUT:.0f}s ({last}):\n{log_tail(server)}"
+    )
 
 
 def rss_mb(pid: int) -> float | None:
@@ -253,7 +264,9 @@ def load(tools: Tools, url: str, concurrency: int, duration: float) -> dict[str,
             result: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
             result["errors_total"] = sum(result["errors"].values())
             return result
-    raise RuntimeError(f"{tools.loadgen} gave no result (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    raise RuntimeError(
+        f"{tools.loadgen} gave no result (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
+    )
 
 
 def measure(server: Server, tools: Tools, args: argparse.Namespace) -> None:
@@ -295,7 +308,9 @@ def prepare_bastion(data_dir: Path) -> dict[str, str]:
 def persisted(db_path: Path) -> dict[str, Any]:
     """What the run left in Bastion's SQLite file (read-only, after the server stopped)."""
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-        states = dict(db.execute("SELECT state, COUNT(*) FROM executions GROUP BY state").fetchall())
+        states = dict(
+            db.execute("SELECT state, COUNT(*) FROM executions GROUP BY state").fetchall()
+        )
         sealed = db.execute(
             "SELECT COUNT(*) FROM executions WHERE state = 'succeeded' "
             "AND input LIKE 'v1:%' AND output LIKE 'v1:%'"
@@ -329,8 +344,10 @@ def run_bastion(
     data_dir = work / "data"
     env = prepare_bastion(data_dir)
     port = free_port()
-    cmd = tools.server_prefix() + [bastion_exe(), "serve", "--host", HOST, "--port", str(port)]
-    server = start_server("bastion", cmd, f"http://{HOST}:{port}/hooks/bench", env, work / "bastion.log")
+    cmd = [*tools.server_prefix(), bastion_exe(), "serve", "--host", HOST, "--port", str(port)]
+    server = start_server(
+        "bastion", cmd, f"http://{HOST}:{port}/hooks/bench", env, work / "bastion.log"
+    )
     servers.append(server)
     wait_ready(server, BODY_FILE.read_bytes())
     measure(server, tools, args)
@@ -342,14 +359,19 @@ def run_bastion(
     return {"rows": server.rows, "persisted": record}
 
 
-def run_echo(work: Path, tools: Tools, args: argparse.Namespace, servers: list[Server]) -> dict[str, Any]:
+def run_echo(
+    work: Path, tools: Tools, args: argparse.Namespace, servers: list[Server]
+) -> dict[str, Any]:
     port = free_port()
-    cmd = tools.server_prefix() + [
-        sys.executable, "-m", "uvicorn", "echo:app", "--app-dir", str(BENCH), "--host", HOST,
+    cmd = [
+        *tools.server_prefix(), sys.executable, "-m", "uvicorn", "echo:app",
+        "--app-dir", str(BENCH), "--host", HOST,
         "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    server = start_server("echo", cmd, f"http://{HOST}:{port}/bench", clean_env(), work / "echo.log")
+    server = start_server(
+        "echo", cmd, f"http://{HOST}:{port}/bench", clean_env(), work / "echo.log"
+    )
     servers.append(server)
     wait_ready(server, BODY_FILE.read_bytes())
     measure(server, tools, args)
@@ -378,7 +400,8 @@ def table(bastion: list[dict[str, Any]], echo: list[dict[str, Any]]) -> str:
             continue
         ratio = b["rps"] / e["rps"] if e["rps"] else 0.0
         out.append(
-            left + f"| {e['rps']:.0f} | {e['p50_ms']:.2f} | {e['p99_ms']:.2f} | {e['errors_total']} "
+            left
+            + f"| {e['rps']:.0f} | {e['p50_ms']:.2f} | {e['p99_ms']:.2f} | {e['errors_total']} "
             f"| {ratio:.2f} ({ratio * 100:.0f}%) |"
         )
     return "\n".join(out)
@@ -433,7 +456,9 @@ def _raise_interrupt(_sig: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace, tools: Tools, work: Path, servers: list[Server]) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, tools: Tools, work: Path, servers: list[Server]
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": git_revision(),
         "cpus": os.cpu_count(), "pinned": tools.pin, "loadgen": tools.loadgen,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bastion import __version__
 from bastion.api import errors
+from bastion.api.auth import AuthenticateMiddleware
 from bastion.api.context import CorrelationMiddleware
 from bastion.api.hooks import receive_hook
 from bastion.api.routes import audit, automations, executions
@@ -30,7 +31,8 @@ def create_api(services: Any, *, lifespan: Callable[..., Any] | None = None) -> 
     app.include_router(audit.router)
     app.add_route("/hooks/{automation}", receive_hook, methods=["POST"], include_in_schema=False)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["health"])
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(AuthenticateMiddleware)
+    app.add_middleware(CorrelationMiddleware)  # outermost: every response carries its id
     return app
 
 

@@ -2,30 +2,62 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
+from starlette.datastructures import Headers
 
+from bastion.api.errors import error_response
 from bastion.audit import Actor, AuditEvent, AuditTag
 from bastion.authz import Permission, Principal, authorize
-from bastion.errors import Forbidden, Unauthenticated
+from bastion.errors import BastionError, Forbidden, Unauthenticated
 
 
 def services(request: Request) -> Any:
     return request.app.state.services
 
 
+class AuthenticateMiddleware:
+    """Authenticates every ``/api/`` request before anything reads its body, so an
+    anonymous caller can neither make the server parse a large body nor learn how
+    parsing fails. The principal goes into the request state; routes authorize."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("authorization", "")
+        tokens = scope["app"].state.services.tokens
+        try:
+            principal = await asyncio.to_thread(_authenticate, tokens, header)
+        except BastionError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def _authenticate(tokens: Any, header: str) -> Principal:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an API token: Authorization: Bearer bst_...")
+    principal: Principal = tokens.authenticate(token)
+    return principal
+
+
 def require(permission: Permission) -> Callable[[Request], Principal]:
-    """A dependency that authenticates the bearer token and checks ``permission``."""
+    """A dependency that checks ``permission`` for the authenticated principal."""
 
     def dependency(request: Request) -> Principal:
         svc = services(request)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
             raise Unauthenticated("send an API token: Authorization: Bearer bst_...")
-        principal: Principal = svc.tokens.authenticate(token)
         try:
             authorize(principal, permission)
         except Forbidden:

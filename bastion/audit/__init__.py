@@ -9,6 +9,7 @@ sealed; the hash covers the sealed text, so verification needs no key.
 
 from bastion.audit.chain import AuditChain, Breach, verify_events
 from bastion.audit.events import Actor, AuditEvent, AuditTag
+from bastion.audit.export import verify_export
 from bastion.audit.models import AuditEventRow, AuditHeadRow
 from bastion.audit.service import AuditLog
 
@@ -22,4 +23,5 @@ __all__ = [
     "AuditTag",
     "Breach",
     "verify_events",
+    "verify_export",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bastion import codec
 from bastion.audit.chain import AuditChain, Verification, verify_events
 from bastion.audit.events import AuditEvent
+from bastion.audit.export import write_export
 from bastion.audit.models import AuditEventRow, AuditHeadRow
 from bastion.clock import Clock
 from bastion.crypto import DataKey
@@ -110,10 +111,21 @@ class AuditLog:
             raise NotFound(f"audit event {seq} not found")
         return row
 
+    def head(self) -> tuple[int, str]:
+        with self._db.reader() as session:
+            head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.hash)).one()
+        return int(head.seq), str(head.hash)
+
     def export(self) -> Iterator[dict[str, Any]]:
         """Every event as a plain dict, in chain order: verifiable offline."""
         with self._db.reader() as session:
             yield from _stream(session)
+
+    def export_to(self, out: IO[str]) -> int:
+        """Write the log up to its current head, with the head as a trailer line."""
+        head = self.head()
+        events = (row for row in self.export() if row["seq"] <= head[0])
+        return write_export(events, head, out)
 
 
 def _aad(event_id: str) -> bytes:

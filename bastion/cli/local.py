@@ -9,9 +9,8 @@ from pathlib import Path
 
 import typer
 
-from bastion import codec
 from bastion.app import build, rotate_keys
-from bastion.audit import Actor, verify_events
+from bastion.audit import Actor, verify_export
 from bastion.authz import parse_scopes
 from bastion.cli.output import err, fail, out
 from bastion.settings import Settings
@@ -52,7 +51,7 @@ def token_create(settings: Settings, name: str, scopes: str, ttl: timedelta | No
 def audit_verify(settings: Settings, file: Path | None) -> None:
     if file is not None:
         with file.open() as fh:
-            result = verify_events(codec.loads(line) for line in fh if line.strip())
+            result = verify_export(fh)
     else:
         result = build(settings).audit.verify()
     if result.ok:
@@ -67,12 +66,8 @@ def audit_verify(settings: Settings, file: Path | None) -> None:
 
 
 def audit_export(settings: Settings, file: Path) -> None:
-    count = 0
     with open(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
-        for row in build(settings).audit.export():
-            row["occurred_at"] = row["occurred_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            fh.write(codec.dumps_str(row) + "\n")
-            count += 1
+        count = build(settings).audit.export_to(fh)
     out.print(f"{count} events written to {file}")
 
 

@@ -55,7 +55,12 @@ def open_sealed(key: DataKey, sealed: str, aad: bytes = b"") -> bytes:
     _, key_id, body = _split(sealed)
     if key_id != key.id:
         raise CryptoError(f"value is sealed under key {key_id!r}, not {key.id!r}")
-    raw = base64.urlsafe_b64decode(body)
+    try:
+        raw = base64.b64decode(body, altchars=b"-_", validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) < _NONCE + 16:  # a nonce and a GCM tag at the very least
+        raise TamperedCiphertext(f"value sealed under key {key_id!r} is damaged")
     try:
         return key._aead.decrypt(raw[:_NONCE], raw[_NONCE:], aad)
     except InvalidTag:

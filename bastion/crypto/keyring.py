@@ -99,7 +99,7 @@ class KeyFile:
             doc = json.loads(self.path.read_text())
             keys = {kid: _decode_key(v, f"key {kid}") for kid, v in doc["keys"].items()}
             return Keyring(keys, doc["active"])
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             raise CryptoError(f"key file {self.path} is not a Bastion key file") from None
 
     def add_key(self) -> str:
@@ -122,8 +122,10 @@ class KeyFile:
             "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
         }
         tmp = self.path.with_suffix(".tmp")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd = os.open(tmp, flags, 0o600)
+        # A fresh file every time: a leftover temp file (or a link planted in its
+        # place) must never lend its permissions or its target to the key file.
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(json.dumps(doc, indent=2))
             fh.flush()

@@ -154,6 +154,9 @@ class Engine:
             return None
 
     def _finished(self, run: Run) -> None:
+        # The execution's data key stays wrapped in the database; its clear copy
+        # leaves memory as soon as nothing here needs it.
+        self._sealer.forget(run.key.id)
         future = self._waiters.pop(run.id, None)
         if future is not None and not future.done():
             future.set_result(run)

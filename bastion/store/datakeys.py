@@ -161,4 +161,4 @@ def count_by_kek(db: Database) -> dict[str, int]:
 
     with db.reader() as session:
         rows = session.execute(select(DataKeyRow.kek_id, func.count()).group_by(DataKeyRow.kek_id))
-        return dict(rows.tuples().all())
+        return {str(kek): int(n) for kek, n in rows}

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Insert, Table, Update, bindparam
 
 from bastion.store.base import Base
 from bastion.store.db import Database
@@ -67,6 +67,8 @@ class CommitWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._order = {t: i for i, t in enumerate(Base.metadata.sorted_tables)}
+        self._inserts: dict[Table, Insert] = {}
+        self._updates: dict[tuple[Table, frozenset[str]], Update] = {}
 
     def start(self) -> None:
         if self._thread is None:
@@ -139,14 +141,38 @@ class CommitWriter:
                 inserts[(table, frozenset(row))].append(row)
         with self._db.write_engine.begin() as conn:
             for (table, _), rows in sorted(inserts.items(), key=lambda kv: self._order[kv[0][0]]):
-                conn.execute(table.insert(), rows)
-            for changes in batch:
-                for table, key, values in changes.updates:
-                    stmt = table.update().where(table.c.id == bindparam("_key"))
-                    conn.execute(
-                        stmt.values({k: bindparam(k) for k in values}), {**values, "_key": key}
-                    )
+                conn.execute(self._insert(table), rows)
+            for stmt, params in self._update_runs(batch):
+                conn.execute(stmt, params)
             self._before_commit(conn, batch)
+
+    def _update_runs(self, batch: list[Changes]) -> list[tuple[Update, list[dict[str, Any]]]]:
+        """Updates in submission order, consecutive ones of the same shape as one executemany."""
+        runs: list[tuple[Update, list[dict[str, Any]]]] = []
+        for changes in batch:
+            for table, key, values in changes.updates:
+                stmt = self._update(table, frozenset(values))
+                if runs and runs[-1][0] is stmt:
+                    runs[-1][1].append({**values, "_key": key})
+                else:
+                    runs.append((stmt, [{**values, "_key": key}]))
+        return runs
+
+    # Statements are built once per shape: building and cache-keying them on every
+    # write cost more CPU than executing them.
+    def _insert(self, table: Table) -> Insert:
+        stmt = self._inserts.get(table)
+        if stmt is None:
+            stmt = self._inserts[table] = table.insert()
+        return stmt
+
+    def _update(self, table: Table, columns: frozenset[str]) -> Update:
+        stmt = self._updates.get((table, columns))
+        if stmt is None:
+            stmt = table.update().where(table.c.id == bindparam("_key"))
+            stmt = stmt.values({c: bindparam(c) for c in sorted(columns)})
+            self._updates[(table, columns)] = stmt
+        return stmt
 
 
 def _resolve(items: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:

@@ -1,4 +1,4 @@
-"""Applying definitions: immutable versions, encrypted at rest, every change audited with its diff."""
+"""Applying definitions: immutable versions, encrypted at rest, changes audited with a diff."""
 
 from __future__ import annotations
 

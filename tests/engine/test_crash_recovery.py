@@ -109,7 +109,11 @@ def test_sigkill_mid_execution_loses_nothing(
     tmp_path: Path, database_url: str, upstream: tuple[HTTPServer, list[str]]
 ) -> None:
     server_http, seen = upstream
-    env = {**os.environ, "BASTION_DATA_DIR": str(tmp_path / "data"), "BASTION_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "BASTION_DATA_DIR": str(tmp_path / "data"),
+        "BASTION_DATABASE_URL": database_url,
+    }
     env["BASTION_WORKERS"] = "4"
     port = free_port()
     server = Server(env, port, tmp_path / "server.log")
@@ -193,4 +197,4 @@ def assert_finished_exactly_once(url: str, accepted: list[str]) -> None:
     assert set(per_execution) == set(accepted)
     for steps in per_execution.values():
         assert steps == {"first": 1, "call": 1, "last": 1}
-    assert dict(finished) == {e: 1 for e in accepted}
+    assert dict(finished) == dict.fromkeys(accepted, 1)

@@ -41,7 +41,9 @@ def test_runs_steps_in_order_and_stores_each(services: Services, apply: Any, liv
     assert run.output == {"order": "o-1", "big": True}
     view = services.engine.get(run.id)
     assert [(s["step_id"], s["state"]) for s in view.steps] == [
-        ("shape", "succeeded"), ("check", "succeeded"), ("flag", "succeeded"),
+        ("shape", "succeeded"),
+        ("check", "succeeded"),
+        ("flag", "succeeded"),
     ]
     assert view.steps[2]["logs"] == [
         {"level": "info", "message": "big order", "fields": {"order": "o-1"}}
@@ -60,7 +62,9 @@ def test_condition_else_end_skips_the_rest(services: Services, apply: Any, live:
     assert run.state == State.succeeded
     steps = services.engine.get(run.id).steps
     assert [(s["step_id"], s["state"]) for s in steps] == [
-        ("shape", "succeeded"), ("check", "succeeded"), ("flag", "skipped"),
+        ("shape", "succeeded"),
+        ("check", "succeeded"),
+        ("flag", "skipped"),
     ]
 
 

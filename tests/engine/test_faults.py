@@ -67,8 +67,10 @@ def test_retries_with_backoff_until_success(
     assert len(calls) == 3 and len(set(calls)) == 1, "one idempotency key across attempts"
     attempts = services.engine.get(run.id).steps
     assert [(s["attempt"], s["state"], s["error_code"]) for s in attempts] == [
-        (1, "failed", "unexpected_status"), (2, "failed", "unexpected_status"), (3, "succeeded", None),
-    ]  # fmt: skip
+        (1, "failed", "unexpected_status"),
+        (2, "failed", "unexpected_status"),
+        (3, "succeeded", None),
+    ]
     waited = (clock.now() - start).total_seconds()
     assert 1 + 2 <= waited <= 2 + 4, "equal-jitter backoff of 2s then 4s, on the injected clock"
 
@@ -177,9 +179,7 @@ def test_cancel_a_waiting_execution(services: Services, apply: Any) -> None:
     assert tags[-1] == "engine:execution:cancelled"
 
 
-def test_cancel_a_running_execution(
-    services: Services, apply: Any, upstream: HTTPServer
-) -> None:
+def test_cancel_a_running_execution(services: Services, apply: Any, upstream: HTTPServer) -> None:
     flaky_server(upstream, failures=0, delay=3.0)
     apply(FLAKY.format(attempts=1, timeout="10s", url=upstream.url_for("/op")))
 

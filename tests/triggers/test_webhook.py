@@ -53,7 +53,9 @@ def post(client: TestClient, body: Any, **headers: str) -> Any:
     )
 
 
-def test_respond_result_answers_with_the_output(services: Services, apply: Any, client: TestClient) -> None:
+def test_respond_result_answers_with_the_output(
+    services: Services, apply: Any, client: TestClient
+) -> None:
     apply(HOOK.format(respond="result"))
     r = post(client, {"id": "A-1", "total": 3})
     assert r.status_code == 200
@@ -99,8 +101,13 @@ def test_invalid_body_is_refused_with_every_error_and_nothing_runs(
     ],
 )
 def test_malformed_requests_are_refused(
-    services: Services, apply: Any, client: TestClient, content: bytes, headers: dict[str, str],
-    status: int, code: str,
+    services: Services,
+    apply: Any,
+    client: TestClient,
+    content: bytes,
+    headers: dict[str, str],
+    status: int,
+    code: str,
 ) -> None:
     apply(HOOK.format(respond="result"))
     r = post(client, content, **headers)
@@ -118,7 +125,9 @@ def test_oversized_body_is_refused_before_parsing(
     assert executions(services) == 0
 
 
-def test_unknown_and_disabled_automations(services: Services, apply: Any, client: TestClient) -> None:
+def test_unknown_and_disabled_automations(
+    services: Services, apply: Any, client: TestClient
+) -> None:
     assert client.post("/hooks/nope", json={}).status_code == 404
     apply(HOOK.format(respond="result"))
     from tests.fixtures.services import OPERATOR
