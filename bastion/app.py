@@ -184,6 +184,11 @@ def serve(settings: Settings) -> None:
     configure_logging(settings)
     app = create_app(build(settings))
     _tune_gc()
+    log.info(
+        "bastion serving",
+        url=f"http://{settings.host}:{settings.port}",
+        data=str(settings.data_dir),
+    )
     uvicorn.run(
         app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
         access_log=False, log_level="warning", server_header=False,

@@ -23,7 +23,8 @@ def _operator() -> Actor:
 def init(settings: Settings) -> None:
     services = build(settings)
     out.print(f"data directory: {settings.data_dir.resolve()}")
-    out.print(f"database: {services.db.url.split('///')[0]}///...")
+    where = services.db.url if services.db.is_sqlite else services.db.url.split("@")[-1]
+    out.print(f"database: {where}")
     if settings.master_key is None:
         out.print(f"key file: {settings.key_file.resolve()} (mode 0600; back it up separately)")
     out.print("next: bastion token create --name me --scopes '*'  then  bastion serve")
