@@ -211,13 +211,7 @@ class Engine:
 
     def _load(self, execution_id: str) -> Run:
         """Rebuild a run from its rows: context from the steps that finished."""
-        with self._db.reader() as session:
-            row = _get_row(session, execution_id)
-            steps = session.scalars(
-                select(StepRunRow)
-                .where(StepRunRow.execution_id == row.id)
-                .order_by(StepRunRow.position, StepRunRow.attempt)
-            ).all()
+        row, steps = self._rows(execution_id)
         current = self._automations.at_version(row.automation_id, row.version)
         plan = self.plan(current)
         key = self._sealer.key(row.data_key_id)
@@ -242,6 +236,12 @@ class Engine:
     # -- reads --------------------------------------------------------------
 
     def get(self, execution_id: str) -> ExecutionView:
+        row, steps = self._rows(execution_id)
+        name = self._automations.name_of(row.automation_id)
+        return view(self._sealer, row, name, steps)
+
+    def _rows(self, execution_id: str) -> tuple[ExecutionRow, list[StepRunRow]]:
+        """The execution and every step attempt, in timeline order."""
         with self._db.reader() as session:
             row = _get_row(session, execution_id)
             steps = session.scalars(
@@ -249,8 +249,7 @@ class Engine:
                 .where(StepRunRow.execution_id == row.id)
                 .order_by(StepRunRow.position, StepRunRow.attempt)
             ).all()
-        name = self._automations.name_of(row.automation_id)
-        return view(self._sealer, row, name, list(steps))
+        return row, list(steps)
 
     def list(
         self, *, automation_id: str | None = None, state: str | None = None, limit: int = 50
