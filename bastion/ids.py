@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 
 def new_id() -> str:
@@ -18,9 +17,9 @@ def new_id() -> str:
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64
     value |= 0b10 << 62 | (rand & 0x3FFFFFFFFFFFFFFF)
-    return uuid.UUID(int=value).hex
+    return f"{value:032x}"
 
 
 def correlation_id() -> str:
     """A short id that ties an error shown to a caller to the log lines behind it."""
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()

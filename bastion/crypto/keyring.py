@@ -34,6 +34,8 @@ class Keyring:
     def __post_init__(self) -> None:
         if self.active not in self.keys:
             raise CryptoError("the active key is not in the keyring")
+        # One AEAD object per KEK, made once: wrapping runs for every new execution.
+        self._keks = {kid: DataKey(kid, key) for kid, key in self.keys.items()}
 
     @classmethod
     def from_secret(cls, encoded: str) -> Keyring:
@@ -44,15 +46,15 @@ class Keyring:
 
     def wrap(self, data_key: DataKey) -> str:
         """Seal a data key under the active KEK, bound to the data key's id."""
-        return seal(DataKey(self.active, self.keys[self.active]), data_key.key, _aad(data_key.id))
+        return seal(self._keks[self.active], data_key.key, _aad(data_key.id))
 
     def unwrap(self, data_key_id: str, wrapped: str) -> DataKey:
         """Open a wrapped data key. Raises KeyUnavailable naming a KEK we do not hold."""
         kek_id = sealed_key_id(wrapped)
-        kek = self.keys.get(kek_id)
+        kek = self._keks.get(kek_id)
         if kek is None:
             raise KeyUnavailable(kek_id)
-        return DataKey(data_key_id, open_sealed(DataKey(kek_id, kek), wrapped, _aad(data_key_id)))
+        return DataKey(data_key_id, open_sealed(kek, wrapped, _aad(data_key_id)))
 
     def is_current(self, wrapped: str) -> bool:
         return sealed_key_id(wrapped) == self.active

@@ -147,16 +147,18 @@ class CommitWriter:
             self._before_commit(conn, batch)
 
     def _update_runs(self, batch: list[Changes]) -> list[tuple[Update, list[dict[str, Any]]]]:
-        """Updates in submission order, consecutive ones of the same shape as one executemany."""
-        runs: list[tuple[Update, list[dict[str, Any]]]] = []
+        """One update per row (its updates merged in submission order, so the last value
+        of each column wins, as if they had run one by one), grouped by shape so that
+        each shape is one executemany."""
+        merged: dict[tuple[Table, str], dict[str, Any]] = {}
         for changes in batch:
             for table, key, values in changes.updates:
-                stmt = self._update(table, frozenset(values))
-                if runs and runs[-1][0] is stmt:
-                    runs[-1][1].append({**values, "_key": key})
-                else:
-                    runs.append((stmt, [{**values, "_key": key}]))
-        return runs
+                merged.setdefault((table, key), {}).update(values)
+        runs: dict[Update, list[dict[str, Any]]] = {}
+        for (table, key), values in merged.items():
+            stmt = self._update(table, frozenset(values))
+            runs.setdefault(stmt, []).append({**values, "_key": key})
+        return list(runs.items())
 
     # Statements are built once per shape: building and cache-keying them on every
     # write cost more CPU than executing them.
