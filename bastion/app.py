@@ -17,17 +17,20 @@ from fastapi import FastAPI
 
 from bastion.api import create_api
 from bastion.audit import Actor, AuditEvent, AuditLog, AuditTag
+from bastion.authz import GrantService
 from bastion.automations import AutomationService
 from bastion.clock import Clock, SystemClock
 from bastion.crypto import KeyFile, Keyring
 from bastion.engine import Engine
-from bastion.identity import TokenService
+from bastion.identity import IdentityDeps, IdentityService, SessionService, TokenService
 from bastion.logs import configure_logging
 from bastion.settings import Settings
 from bastion.store.datakeys import Sealer, count_by_kek, rewrap
 from bastion.store.db import Database
 from bastion.store.writer import CommitWriter
+from bastion.throttle import Throttle
 from bastion.triggers import InputValidator, ManualTrigger, Scheduler, WebhookReceiver
+from bastion.vault import VaultService
 
 log = structlog.get_logger("bastion")
 
@@ -48,6 +51,11 @@ class Services:
     manual: ManualTrigger
     webhooks: WebhookReceiver
     scheduler: Scheduler
+    throttle: Throttle
+    grants: GrantService
+    identity: IdentityService
+    sessions: SessionService
+    vault: VaultService
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -59,6 +67,7 @@ def load_keyring(settings: Settings) -> Keyring:
 def build(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> Services:
     """Wire every service. Migrates the database first unless told not to."""
     clock = clock or SystemClock()
+    throttle = Throttle.from_settings(settings)  # first: a bad limit stops the start at once
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     if migrate:
         db.migrate()
@@ -68,16 +77,26 @@ def build(settings: Settings, clock: Clock | None = None, *, migrate: bool = Tru
     audit.prepare()
     writer = CommitWriter(db, before_commit=audit.append_batch, max_batch=settings.commit_batch_max)
     automations = AutomationService(db, sealer, audit, clock)
+    vault = VaultService(
+        db, sealer, audit, writer, clock, grace_seconds=settings.credential_grace_seconds,
+        due_days=settings.credential_due_days,
+        automation_id=lambda name: automations.get(name).id, automation_name=automations.name_of,
+    )  # fmt: skip
     engine = Engine(
-        db=db, writer=writer, sealer=sealer, automations=automations, clock=clock, settings=settings
-    )
+        db=db, writer=writer, sealer=sealer, automations=automations, clock=clock,
+        settings=settings, vault=vault,
+    )  # fmt: skip
     inputs = InputValidator()
+    grants = GrantService(db, audit, clock)
+    identity = IdentityService(IdentityDeps(db, sealer, audit, clock, settings), grants)
+    identity.prepare()
     return Services(
         settings=settings, clock=clock, db=db, keyring=keyring, sealer=sealer, audit=audit,
         writer=writer, automations=automations, tokens=TokenService(db, sealer, audit, clock),
         engine=engine, inputs=inputs, manual=ManualTrigger(automations, engine, inputs),
-        webhooks=WebhookReceiver(automations, engine, inputs, writer, settings),
-        scheduler=Scheduler(db, automations, engine, clock),
+        webhooks=WebhookReceiver(automations, engine, inputs, writer, settings, throttle),
+        scheduler=Scheduler(db, automations, engine, clock), throttle=throttle,
+        grants=grants, identity=identity, sessions=identity.sessions, vault=vault,
     )  # fmt: skip
 
 
@@ -85,6 +104,7 @@ def build(settings: Settings, clock: Clock | None = None, *, migrate: bool = Tru
 async def running(services: Services, *, scheduler: bool = True) -> AsyncIterator[Services]:
     """Start the writer, the engine (recovering unfinished executions) and the scheduler."""
     services.writer.start()
+    await asyncio.to_thread(services.vault.refresh_masker)  # before any step record is written
     await services.engine.start()
     tick = services.settings.scheduler_interval_seconds
     task = asyncio.create_task(_housekeeping(services, tick)) if scheduler else None
@@ -145,12 +165,18 @@ def _rewrap_until_settled(services: Services, ring: Keyring, rounds: int = 5) ->
 
 
 async def _housekeeping(services: Services, interval: float) -> None:
-    """Every tick: fire due schedules, wake due timers, pick up a rotated key file."""
+    """Every tick: fire due schedules, wake due timers, pick up a rotated key file; about
+    once a minute, retire rotated-out credential versions and record overdue rotations."""
+    vault_every = services.settings.credential_check_interval_seconds
+    vault_last = float("-inf")
     while True:
         try:
             await services.scheduler.tick()
             await services.engine.wake_due()
             await asyncio.to_thread(services.sealer.reload_keyring)
+            if time.monotonic() - vault_last >= vault_every:
+                vault_last = time.monotonic()
+                await asyncio.to_thread(services.vault.check_overdue)
         except Exception:
             log.exception("housekeeping tick failed")
         await asyncio.sleep(interval)
@@ -181,8 +207,10 @@ def _tune_gc() -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    configure_logging(settings)
-    app = create_app(build(settings))
+    services = build(settings)
+    # Every log line passes through the vault's masker (MIN-1).
+    configure_logging(settings, mask=services.vault.masker.mask)
+    app = create_app(services)
     _tune_gc()
     log.info(
         "bastion serving",

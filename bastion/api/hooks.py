@@ -3,6 +3,9 @@
 FastAPI's dependency and body machinery is skipped here on purpose: the body is
 read once as bytes (bounded), parsed with orjson and validated by the trigger's
 own JSON Schema, which is the contract that matters.
+
+The body is read only after ``admit`` has let the request in (the address is
+allowed and the rate limits have room), so a refused caller costs no read.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from bastion.triggers.webhook import BodyTooLarge
 
 async def receive_hook(request: Request) -> Response:
     svc = request.app.state.services
+    ip = request.client.host if request.client else None
+    cid = current_correlation_id()
     try:
+        current = await svc.webhooks.admit(
+            request.path_params["automation"], ip=ip, correlation_id=cid
+        )
         body = await _bounded_body(request, svc.settings.webhook_max_body_bytes)
-        outcome = await svc.webhooks.receive(
-            request.path_params["automation"],
-            body,
-            request.headers.get("content-type"),
-            ip=request.client.host if request.client else None,
-            correlation_id=current_correlation_id(),
+        outcome = await svc.webhooks.accept(
+            current, body, request.headers.get("content-type"), ip=ip, correlation_id=cid
         )
     except BastionError as exc:
         return error_response(exc)

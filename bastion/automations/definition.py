@@ -11,14 +11,18 @@ references to earlier steps) live in ``validation.py``.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Any, Literal
+from ipaddress import ip_address
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bastion.clock import parse_duration
+from bastion.throttle import parse_limit, parse_network
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
+CREDENTIAL_PATTERN = r"^cred:[a-z][a-z0-9-]{1,62}$"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 STEP_KINDS = ("http", "transform", "condition", "log", "wait")
 TRIGGER_KINDS = ("manual", "webhook", "schedule")
@@ -71,6 +75,20 @@ class DataPolicy(Strict):
 JsonSchema = dict[str, Any]
 
 
+def _rate(value: str | None) -> str | None:
+    if value is not None:
+        parse_limit(value)
+    return value
+
+
+def _network(value: str) -> str:
+    parse_network(value)
+    return value
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
 class ManualTrigger(Strict):
     schema_: JsonSchema | None = Field(default=None, alias="schema")
 
@@ -83,6 +101,24 @@ class WebhookTrigger(Strict):
     schema_: JsonSchema | None = Field(
         default=None, alias="schema", description="JSON Schema the request body must match"
     )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Most requests this webhook accepts, e.g. '100/second' "
+        "(default BASTION_WEBHOOK_RATE_LIMIT)",
+    )
+    source_rate_limit: str | None = Field(
+        default=None,
+        description="Most requests from one source address, e.g. '10/second' "
+        "(default BASTION_WEBHOOK_SOURCE_RATE_LIMIT)",
+    )
+    allow_ips: list[Network] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Addresses or CIDRs that may call; requests from elsewhere get 403",
+    )
+
+    _check_rates = field_validator("rate_limit", "source_rate_limit")(_rate)
 
 
 class ScheduleTrigger(Strict):
@@ -136,6 +172,11 @@ class HttpOptions(Strict):
     query: dict[str, Any] = Field(default_factory=dict)
     json_: Any = Field(default=None, alias="json")
     response: ResponseCheck = Field(default_factory=ResponseCheck)
+    credential: str | None = Field(
+        default=None,
+        pattern=CREDENTIAL_PATTERN,
+        description="A vault credential the request is authenticated with, e.g. cred:bank-api",
+    )
 
 
 class TransformOptions(Strict):
@@ -189,6 +230,63 @@ class Step(Strict):
         return getattr(self, self.kind)  # type: ignore[no-any-return]
 
 
+# An egress host pattern: "api.example.com", "*.example.com", "10.0.0.5", "[2001:db8::1]",
+# each with an optional ":port". bastion.egress.hosts parses the same syntax (it sits in
+# a higher layer); tests/egress/test_hosts.py keeps the two in agreement.
+_EGRESS_LABEL = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
+_EGRESS_NAME = re.compile(rf"^{_EGRESS_LABEL}(\.{_EGRESS_LABEL})*$")
+_EGRESS_NUMBER = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+_EGRESS_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+def _egress_host(value: str) -> str:
+    text = value.strip().lower()
+    host, port = text, None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None if not rest else "x"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if port is not None and not (_EGRESS_PORT.match(port) and 0 < int(port) < 65536):
+        raise ValueError("the port must be a number from 1 to 65535")
+    if not _egress_host_ok(host, bracketed=text.startswith("[")):
+        raise ValueError(
+            "not a host pattern: write 'api.example.com', '*.example.com', an IPv4 address "
+            "or a bracketed IPv6 address, each with an optional ':port'"
+        )
+    return value
+
+
+def _egress_host_ok(host: str, *, bracketed: bool) -> bool:
+    if bracketed:
+        return ":" in host and "%" not in host and _is_ip(host)
+    wildcard = host.startswith("*.")
+    name = host[2:] if wildcard else host
+    if _EGRESS_NUMBER.match(name.rsplit(".", 1)[-1]):  # reads as an IPv4 address
+        return not wildcard and _is_ip(name)
+    return len(name) <= 253 and bool(_EGRESS_NAME.match(name)) and (not wildcard or "." in name)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+EgressHost = Annotated[str, AfterValidator(_egress_host)]
+
+
+class Egress(Strict):
+    hosts: list[EgressHost] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Hosts the http steps may reach besides their literal URLs' hosts: "
+        "'api.example.com', '*.example.com', optionally with ':port'",
+    )
+
+
 class Definition(Strict):
     """One automation: who owns it, what data it touches, its trigger and its steps."""
 
@@ -205,6 +303,7 @@ class Definition(Strict):
     sensitivity: Sensitivity = Sensitivity.normal
     purpose: str | None = Field(default=None, max_length=2000)
     data: DataPolicy = Field(default_factory=DataPolicy)
+    egress: Egress = Field(default_factory=Egress)
     trigger: Trigger
     steps: list[Step] = Field(min_length=1, max_length=100)
     output: Any = Field(default=None, description="What the execution returns; a template")

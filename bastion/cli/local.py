@@ -13,6 +13,7 @@ from bastion.app import build, rotate_keys
 from bastion.audit import Actor, verify_export
 from bastion.authz import parse_scopes
 from bastion.cli.output import err, fail, out
+from bastion.cli.users import print_setup_token
 from bastion.settings import Settings
 
 
@@ -28,6 +29,7 @@ def init(settings: Settings) -> None:
     if settings.master_key is None:
         out.print(f"key file: {settings.key_file.resolve()} (mode 0600; back it up separately)")
     out.print("next: bastion token create --name me --scopes '*'  then  bastion serve")
+    print_setup_token(services)
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> None:

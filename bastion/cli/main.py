@@ -10,7 +10,9 @@ import typer
 from bastion import codec
 from bastion.cli import local
 from bastion.cli.client import Client
+from bastion.cli.credentials import app as credentials
 from bastion.cli.output import fail, json, out, report, table
+from bastion.cli.users import app as users
 from bastion.errors import BastionError
 from bastion.settings import Settings
 
@@ -29,6 +31,8 @@ app.add_typer(executions, name="executions")
 app.add_typer(audit, name="audit")
 app.add_typer(token, name="token")
 app.add_typer(keys, name="keys")
+app.add_typer(users, name="users")
+app.add_typer(credentials, name="credentials")
 
 
 def main() -> None:

@@ -20,6 +20,11 @@ EXIT = {
     "invalid": 5, "invalid_definition": 5, "invalid_input": 5, "invalid_request": 5,
     "invalid_scopes": 5, "crypto_error": 7, "key_unavailable": 7,
     "conflict": 6, "unavailable": 7, "internal_error": 1,
+    "credential_not_found": 3, "grant_not_found": 3, "credential_not_granted": 4,
+    "invalid_secret": 5, "invalid_kind": 5, "invalid_name": 5, "invalid_rotation_period": 5,
+    "credential_exists": 6, "credential_revoked": 6,
+    "invalid_setup_token": 4, "invalid_credentials": 4, "invalid_email": 5, "weak_password": 5,
+    "invalid_roles": 5, "email_taken": 6, "mfa_already_enrolled": 6,
 }  # fmt: skip
 
 

@@ -8,7 +8,9 @@ ciphertext and keyed digest it produces carries a format version and a key id
 from bastion.crypto.aead import DataKey, open_sealed, seal, sealed_key_id
 from bastion.crypto.errors import CryptoError, KeyUnavailable, TamperedCiphertext
 from bastion.crypto.hashing import constant_time_equal, keyed_digest, sha256_hex
+from bastion.crypto.kdf import derive_key
 from bastion.crypto.keyring import KeyFile, Keyring
+from bastion.crypto.otp import hotp
 from bastion.crypto.random import random_bytes, random_hex, random_token
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "Keyring",
     "TamperedCiphertext",
     "constant_time_equal",
+    "derive_key",
+    "hotp",
     "keyed_digest",
     "open_sealed",
     "random_bytes",

@@ -41,7 +41,9 @@ class Plan:
 def compile_plan(current: Current, settings: Settings) -> Plan:
     defn = current.definition
     steps = tuple(
-        PlannedStep(i, spec, build(spec), _seconds(spec.timeout, settings.step_timeout_seconds))
+        PlannedStep(
+            i, spec, build(spec, defn), _seconds(spec.timeout, settings.step_timeout_seconds)
+        )
         for i, spec in enumerate(defn.steps)
     )
     return Plan(

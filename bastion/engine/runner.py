@@ -4,6 +4,13 @@ Durability: a step's record (sealed output, logs) is committed before the next
 step starts, so a crash loses at most the step in flight, which runs again on
 recovery (steps with outside effects carry an idempotency key for that reason).
 The last step's record commits together with the final state.
+
+Credentials (SA-2, MIN-1): a step that declares credentials in its ``needs`` runs
+only if its automation may lease every one of them (refused before the step does
+anything, with ``credential_not_granted``), and ``ctx.lease`` hands out only those.
+Everything stored (step outputs, logs and errors, the execution's output and
+error) passes through the vault's masker first, together with the values leased
+in this execution, so a secret never reaches a record, even sealed.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from bastion.ids import correlation_id, new_id
 from bastion.steps import StepContext, StepFailed, StepResult
 from bastion.store.base import table_of
 from bastion.store.writer import Changes, CommitWriter
+from bastion.vault import CredentialNotGranted, Lease, Masker, Use, VaultService, bare_name
 
 log = logging.getLogger(__name__)
 STEPS = table_of(StepRunRow)
@@ -55,11 +63,16 @@ class Runner:
         clock: Clock,
         http: httpx.AsyncClient,
         on_finished: Callable[[Run], None],
+        vault: VaultService | None = None,
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._http = http
         self._on_finished = on_finished
+        self._vault = vault
+        self._masker = vault.masker if vault is not None else Masker()
+        # Per execution: leased values the vault's masker does not (or no longer) hold.
+        self._leased: dict[str, Masker] = {}
 
     async def run(self, run: Run) -> None:
         try:
@@ -71,6 +84,8 @@ class Runner:
             await self.stopped(run)
         except Exception:
             await self._crashed(run)
+        finally:
+            self._leased.pop(run.id, None)
 
     async def stopped(self, run: Run) -> None:
         """End a run that was cancelled or killed (before or while it ran)."""
@@ -144,12 +159,18 @@ class Runner:
 
     async def _attempt(self, run: Run, step: PlannedStep, number: int) -> Attempt:
         attempt = Attempt(number, self._clock.now())
+        try:
+            await self._check_credentials(run, step)
+        except StepFailed as exc:
+            attempt.failure = exc  # refused before the step could do anything
+            return attempt
         ctx = StepContext(
             execution_id=run.id, step_id=step.spec.id, attempt=number, data=run.context,
             clock=self._clock, http=self._http,
             log=lambda level, msg, fields: attempt.logs.append(
                 {"level": level, "message": msg, "fields": fields}
             ),
+            lease=lambda name: self._lease(run, step, name),
         )  # fmt: skip
         budget = min(step.timeout, (run.deadline_at - self._clock.now()).total_seconds())
         try:
@@ -171,6 +192,46 @@ class Runner:
                 code="internal_error",
             )
         return attempt
+
+    # -- credentials ------------------------------------------------------------
+
+    def _use(self, run: Run, step: PlannedStep) -> Use:
+        return Use(run.plan.automation_id, run.id, step.spec.id, run.plan.name, run.correlation_id)
+
+    async def _check_credentials(self, run: Run, step: PlannedStep) -> None:
+        needs = step.runnable.needs.credentials
+        if not needs:
+            return
+        if self._vault is None:
+            raise StepFailed("no credential vault is configured", code="credential_not_granted")
+        try:
+            await self._vault.check(self._use(run, step), needs)
+        except CredentialNotGranted as exc:
+            raise StepFailed(exc.message, code="credential_not_granted") from None
+
+    async def _lease(self, run: Run, step: PlannedStep, name: str) -> Lease:
+        declared = {bare_name(n) for n in step.runnable.needs.credentials}
+        if bare_name(name) not in declared or self._vault is None:
+            # A step gets only what its definition declares: what review and grants saw.
+            message = f"step {step.spec.id} does not declare credential {bare_name(name)!r}"
+            raise StepFailed(message, code="credential_not_granted")
+        use = self._use(run, step)
+        try:
+            lease = await self._vault.lease(
+                use.automation_id, use.execution_id, use.step_id, name,
+                automation_name=use.automation_name, correlation_id=use.correlation_id,
+            )  # fmt: skip
+        except CredentialNotGranted as exc:
+            raise StepFailed(exc.message, code="credential_not_granted") from None
+        values = lease.secret_values()
+        if not self._masker.covers(values):
+            self._leased.setdefault(run.id, Masker()).add(values)
+        return lease
+
+    def _mask(self, run: Run, value: Any) -> Any:
+        value = self._masker.mask(value)
+        extra = self._leased.get(run.id)
+        return value if extra is None else extra.mask(value)
 
     def _record_success(
         self, run: Run, step: PlannedStep, attempt: Attempt, changes: Changes
@@ -200,12 +261,14 @@ class Runner:
         }  # fmt: skip
         if attempt.result is not None:
             aad = run.aad("step", sid, attempt.number, "output")
-            attempt.sealed_plain = codec.dumps(attempt.result.output)
+            attempt.sealed_plain = codec.dumps(self._mask(run, attempt.result.output))
             row["output"] = seal(key, attempt.sealed_plain, aad)
         if attempt.logs:
-            row["logs"] = _seal(key, attempt.logs, run.aad("step", sid, attempt.number, "logs"))
+            logs = self._mask(run, attempt.logs)
+            row["logs"] = _seal(key, logs, run.aad("step", sid, attempt.number, "logs"))
         if attempt.failure is not None:
             row["error_code"] = attempt.failure.code
+            attempt.failure.message = self._mask(run, attempt.failure.message)
             aad = run.aad("step", sid, attempt.number, "error")
             row["error"] = _seal(key, attempt.failure.message, aad)
         return changes.insert(STEPS, row)
@@ -224,10 +287,11 @@ class Runner:
         if target == State.succeeded:
             if run.plan.output is not None:
                 run.output = run.plan.output.render(run.context)
+            run.output = self._mask(run, run.output)  # also what a waiting caller is sent
             values["output"] = _seal(run.key, run.output, run.aad("output"))
         else:
             run.error_code = run.error_code or target.value
-            run.error_message = run.error_message or f"execution {target.value}"
+            run.error_message = self._mask(run, run.error_message or f"execution {target.value}")
             values["error_code"] = run.error_code
             values["error"] = _seal(run.key, run.error_message, run.aad("error"))
             data["error_code"] = run.error_code

@@ -14,8 +14,10 @@ from bastion import codec
 from bastion.audit import Actor, AuditTag
 from bastion.automations import AutomationService, Current
 from bastion.clock import Clock
+from bastion.egress import OutboundClient
 from bastion.engine.dispatcher import InProcessDispatcher
 from bastion.engine.machine import TERMINAL, State
+from bastion.engine.masking import masked
 from bastion.engine.models import ExecutionRow, StepRunRow
 from bastion.engine.plans import Plan, compile_plan
 from bastion.engine.run import Run
@@ -29,6 +31,7 @@ from bastion.store.base import table_of
 from bastion.store.datakeys import DataKeyRow, Sealer
 from bastion.store.db import Database
 from bastion.store.writer import Changes, CommitWriter
+from bastion.vault import VaultService
 
 DATA_KEYS = table_of(DataKeyRow)
 
@@ -50,9 +53,11 @@ class Engine:
         automations: AutomationService,
         clock: Clock,
         settings: Settings,
+        vault: VaultService | None = None,
     ) -> None:
         self._db, self._writer, self._sealer = db, writer, sealer
         self._automations, self._clock, self._settings = automations, clock, settings
+        self._vault = vault
         self._plans: dict[tuple[str, int], Plan] = {}
         self._waiters: dict[str, asyncio.Future[Run]] = {}
         self._http: httpx.AsyncClient | None = None
@@ -61,10 +66,9 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------
 
     async def start(self, *, recover: bool = True) -> None:
-        self._http = httpx.AsyncClient(
-            follow_redirects=False, timeout=self._settings.step_timeout_seconds
-        )
-        runner = Runner(self._writer, self._clock, self._http, self._finished)
+        # Every step's outbound HTTP goes through the egress guard (NET-1, ENC-1).
+        self._http = OutboundClient(self._settings)
+        runner = Runner(self._writer, self._clock, self._http, self._finished, self._vault)
         workers = self._settings.workers
         self._dispatcher = InProcessDispatcher(
             runner.run, runner.stopped, workers=workers, max_pending=workers * 64
@@ -238,7 +242,10 @@ class Engine:
     def get(self, execution_id: str) -> ExecutionView:
         row, steps = self._rows(execution_id)
         name = self._automations.name_of(row.automation_id)
-        return view(self._sealer, row, name, steps)
+        opened = view(self._sealer, row, name, steps)
+        # Masked again on the way out: an input can hold a vault value, and a value
+        # stored before it entered the vault was not masked when it was written.
+        return masked(opened, self._vault.masker) if self._vault is not None else opened
 
     def _rows(self, execution_id: str) -> tuple[ExecutionRow, list[StepRunRow]]:
         """The execution and every step attempt, in timeline order."""

@@ -8,7 +8,7 @@ touch the database: the engine stores what they return.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from bastion.clock import Clock
+from bastion.vault import Lease
 
 END = "end"
 
@@ -30,6 +31,12 @@ class Needs:
 
 
 LogFn = Callable[[str, str, dict[str, Any]], None]
+LeaseFn = Callable[[str], Awaitable[Lease]]
+
+
+async def no_vault(name: str) -> Lease:
+    """The lease of a context built without the engine: nothing is ever granted."""
+    raise StepFailed(f"credential {name!r} is not available here", code="credential_not_granted")
 
 
 @dataclass
@@ -41,6 +48,11 @@ class StepContext:
     clock: Clock
     http: httpx.AsyncClient
     log: LogFn  # log(level, message, fields): stored (sealed) with the step record
+    # lease("cred:name"): the credential's active version, for this step only. Only
+    # credentials the step declares in ``needs`` and its automation is granted are
+    # leased; anything else raises StepFailed ``credential_not_granted``. Values from
+    # a lease are masked in everything the engine stores; a step never returns them.
+    lease: LeaseFn = no_vault
 
     @property
     def idempotency_key(self) -> str:

@@ -1,9 +1,14 @@
 """The ``http`` step: one outbound request whose answer is checked before it is trusted.
 
-The work is split so the planned hardening (SSRF guards, vault credentials)
-slots in without reshaping the step: ``_build`` turns the compiled templates
-into a request, ``_send`` performs it under a body-size cap, and ``_validate``
-decides whether the answer is acceptable and what the step outputs.
+``_build`` turns the compiled templates into a request, ``_send`` performs it
+through ``bastion.egress.OutboundClient`` (SSRF guard, TLS 1.2+, plain HTTP
+refused, this automation's allow-list, a body cap counted after decompression:
+NET-1, ENC-1), and ``_validate`` decides whether the answer is acceptable and
+what the step outputs (API-3).
+
+The allow-list is the host of every literal URL in the automation plus its
+``egress.hosts``: a URL that comes from a reference must match one of them, so
+data cannot steer a request to a host the definition never named.
 
 Messages never echo a URL or a response body: query strings and bodies may
 hold secrets, and a StepFailed message is stored and shown.
@@ -22,14 +27,21 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from bastion import codec
-from bastion.automations.definition import HttpOptions
+from bastion.automations.definition import Definition, HttpOptions
 from bastion.automations.expressions import Template, is_reference
+from bastion.egress import (
+    AllowList,
+    EgressFailed,
+    EgressRefused,
+    OutboundClient,
+    OutboundResponse,
+    parse_target,
+)
 from bastion.errors import Invalid
 from bastion.steps.base import Needs, StepContext, StepFailed, StepResult
 
 MAX_BODY = 10 * 1024 * 1024
 SAFE_HEADERS = ("content-type", "content-length", "etag", "location")
-_SCHEMES = frozenset({"http", "https"})
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Host could route past an egress allowlist; the framing headers could smuggle
 # a second request. The client sets all of them itself.
@@ -45,25 +57,23 @@ class _Request:
     content: bytes | None
 
 
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    encoding: str
-
-
 class HttpStep:
-    """Sends one request with ``ctx.http``; outputs ``{"status", "headers", "body"}``.
+    """Sends one request through ``ctx.http`` (an OutboundClient); outputs
+    ``{"status", "headers", "body"}``.
 
-    Raises StepFailed: ``invalid_url``, ``invalid_request``, ``timeout`` and
-    ``connection_failed`` (retryable), ``response_too_large``,
-    ``unexpected_status`` (retryable for 5xx and 429), ``invalid_response``,
-    ``response_schema``. The constructor raises Invalid for a bad header name or
-    response schema, and ExpressionError for a bad reference.
+    ``allowed`` is the automation's allow-list (``allow_list``); a step built on
+    its own may reach only its own literal URL's host.
+
+    Raises StepFailed: ``invalid_url``, ``invalid_request``, every egress refusal
+    by its reason (``not_allowed_host``, ``plain_http``, ``private_address``, ...),
+    ``timeout``, ``connection_failed`` and ``dns_failed`` (retryable),
+    ``tls_failed``, ``response_too_large``, ``unexpected_status`` (retryable for
+    5xx and 429), ``invalid_response``, ``response_schema``. The constructor
+    raises Invalid for a bad header name, response schema or egress pattern, and
+    ExpressionError for a bad reference.
     """
 
-    def __init__(self, options: HttpOptions) -> None:
+    def __init__(self, options: HttpOptions, allowed: AllowList | None = None) -> None:
         self.method = options.method
         self.statuses = frozenset(options.response.status)
         self._url = Template(options.url)
@@ -72,11 +82,14 @@ class HttpStep:
         self._json = None if options.json_ is None else Template(options.json_)
         self._schema = _schema_validator(options.response.schema_)
         self.needs = Needs(egress=_literal_host(options.url), effects=options.method != "GET")
+        literal = () if is_reference(options.url) else (options.url,)
+        self.allowed = allowed if allowed is not None else AllowList.build(literal_urls=literal)
 
     async def run(self, ctx: StepContext) -> StepResult:
+        client = _outbound(ctx.http)
         request = self._build(ctx)
         started = ctx.clock.monotonic()
-        response = await _send(ctx.http, request)
+        response = await _send(client, request, self.allowed)
         elapsed_ms = round((ctx.clock.monotonic() - started) * 1000)
         output = self._validate(response)
         return StepResult(
@@ -98,7 +111,7 @@ class HttpStep:
             headers["Idempotency-Key"] = ctx.idempotency_key
         return _Request(self.method, url, headers, content)
 
-    def _validate(self, response: _Response) -> dict[str, Any]:
+    def _validate(self, response: OutboundResponse) -> dict[str, Any]:
         if response.status not in self.statuses:
             raise StepFailed(
                 f"unexpected HTTP status {response.status}",
@@ -112,60 +125,47 @@ class HttpStep:
         return {"status": response.status, "headers": headers, "body": body}
 
 
-async def _send(client: httpx.AsyncClient, request: _Request) -> _Response:
+def allow_list(definition: Definition) -> AllowList:
+    """The hosts the http steps of ``definition`` may reach: each literal URL's host
+    (with its port, if it names one) and every ``egress.hosts`` pattern.
+    Raises Invalid for a bad pattern (refused already when the definition was applied)."""
+    literal = [
+        step.http.url
+        for step in definition.steps
+        if step.http is not None and not is_reference(step.http.url)
+    ]
+    return AllowList.build(definition.egress.hosts, literal)
+
+
+def _outbound(http: httpx.AsyncClient) -> OutboundClient:
+    if not isinstance(http, OutboundClient):
+        # Fail closed: a plain client would skip every egress check.
+        raise TypeError("the http step sends only through bastion.egress.OutboundClient")
+    return http
+
+
+async def _send(client: OutboundClient, request: _Request, allowed: AllowList) -> OutboundResponse:
     """Send without following redirects and read at most MAX_BODY bytes (decoded)."""
-    where = f"{request.method} {request.url.host}"
-    # ``from None`` throughout: httpx errors carry the request, and so its full URL.
     try:
-        async with client.stream(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.content,
-            follow_redirects=False,
-        ) as response:
-            body = await _read_capped(response)
-            return _Response(
-                response.status_code, response.headers, body, response.encoding or "utf-8"
-            )
-    except httpx.TimeoutException as exc:
-        message = f"{where} timed out ({type(exc).__name__})"
-        raise StepFailed(message, code="timeout", retryable=True) from None
-    except httpx.TransportError as exc:
-        message = f"{where} failed ({type(exc).__name__})"
-        raise StepFailed(message, code="connection_failed", retryable=True) from None
-    except httpx.DecodingError:
-        message = f"{where}: the response body could not be decoded"
-        raise StepFailed(message, code="invalid_response") from None
-
-
-async def _read_capped(response: httpx.Response) -> bytes:
-    too_large = StepFailed(f"response body exceeds {MAX_BODY} bytes", code="response_too_large")
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    # Counted after decompression, so a small gzip body cannot expand past the cap.
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return await client.fetch(
+            request.method, request.url, headers=request.headers, content=request.content,
+            max_bytes=MAX_BODY, allowed_hosts=allowed,
+        )  # fmt: skip
+    except EgressRefused as exc:
+        raise StepFailed(exc.message, code=exc.reason.value) from None
+    except EgressFailed as exc:
+        raise StepFailed(exc.message, code=exc.reason.value, retryable=exc.retryable) from None
 
 
 def _absolute_url(value: Any) -> httpx.URL:
-    problem = "the URL must be an absolute http:// or https:// URL"
+    """The URL, parsed once by the egress layer's parser (the one the request uses)."""
     if not isinstance(value, str):
-        raise StepFailed(f"{problem}, not {type(value).__name__}", code="invalid_url")
+        message = f"the URL must be an absolute http:// or https:// URL, not {type(value).__name__}"
+        raise StepFailed(message, code="invalid_url")
     try:
-        url = httpx.URL(value)
-    except httpx.InvalidURL:
-        raise StepFailed(problem, code="invalid_url") from None
-    if url.scheme not in _SCHEMES or not url.host:
-        raise StepFailed(problem, code="invalid_url")
-    return url
+        return parse_target(value).url
+    except EgressRefused as exc:
+        raise StepFailed(exc.message, code=exc.reason.value) from None
 
 
 def _literal_host(url: str) -> frozenset[str]:
@@ -173,8 +173,8 @@ def _literal_host(url: str) -> frozenset[str]:
     if is_reference(url):
         return frozenset()
     try:
-        return frozenset({_absolute_url(Template(url).render({})).host})
-    except StepFailed:
+        return frozenset({parse_target(url).host})
+    except EgressRefused:
         return frozenset()  # refused at run time with the same message
 
 
@@ -217,7 +217,7 @@ def _scalar_text(value: Any, where: str) -> str:
     raise StepFailed(message, code="invalid_request")
 
 
-def _parse_body(response: _Response) -> Any:
+def _parse_body(response: OutboundResponse) -> Any:
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if not (media_type == "application/json" or media_type.endswith("+json")):
         return response.body.decode(response.encoding, errors="replace")

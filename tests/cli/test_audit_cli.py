@@ -107,7 +107,8 @@ def test_audit_verify_names_the_event_edited_with_sql(bastion: Run, database_url
     _ok(bastion("init"))
     _token(bastion, "first")
     _token(bastion, "second")
-    assert "audit chain intact: 2 events verified (up to 2)" in _ok(bastion("audit", "verify"))
+    # init issues the first administrator's setup token (event 1), then two tokens.
+    assert "audit chain intact: 3 events verified (up to 3)" in _ok(bastion("audit", "verify"))
 
     _sql(database_url, "UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2")
     [(event_id,)] = _sql(database_url, "SELECT id FROM audit_events WHERE seq = 2")
@@ -149,13 +150,13 @@ def test_an_export_verifies_offline(bastion: Run, tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         _token(bastion, name)
     export = tmp_path / "audit.jsonl"
-    rows = _export(bastion, export, 3)
-    assert [r["seq"] for r in rows] == [1, 2, 3]
-    assert {r["tag"] for r in rows} == {"identity:token:created"}
+    rows = _export(bastion, export, 4)  # init's setup token, then the three tokens
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+    assert {r["tag"] for r in rows} == {"identity:setup_token:issued", "identity:token:created"}
 
     offline = _offline(tmp_path)
     result = offline("audit", "verify", "--file", str(export))
-    assert "audit chain intact: 3 events verified (up to 3)" in _ok(result)
+    assert "audit chain intact: 4 events verified (up to 4)" in _ok(result)
     assert not (tmp_path / "absent").exists()
 
 
@@ -164,7 +165,7 @@ def test_an_edited_export_fails_offline_naming_the_event(bastion: Run, tmp_path:
     for name in ("a", "b", "c"):
         _token(bastion, name)
     export = tmp_path / "audit.jsonl"
-    rows = _export(bastion, export, 3)
+    rows = _export(bastion, export, 4)
     records = [json.loads(line) for line in export.read_text().splitlines()]
     for record in records:
         if record.get("seq") == 2:
@@ -182,7 +183,7 @@ def test_a_truncated_export_fails_offline(bastion: Run, tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         _token(bastion, name)
     export = tmp_path / "audit.jsonl"
-    _export(bastion, export, 3)
+    _export(bastion, export, 4)
     lines = export.read_text().splitlines(keepends=True)
     export.write_text("".join(line for line in lines if json.loads(line).get("seq") != 3))
     result = _offline(tmp_path)("audit", "verify", "--file", str(export))
@@ -226,7 +227,7 @@ def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_kek(tmp_path: Pa
     assert f"re-wrapped {len(wrapped)} data keys" in output
     assert json.loads(data) == {"active": new, "rewrapped": len(wrapped), "retired": [old]}
 
-    assert "audit chain intact: 2 events verified" in _ok(run("audit", "verify"))
+    assert "audit chain intact: 3 events verified" in _ok(run("audit", "verify"))
     services = build(
         Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'bastion.db'}")
     )

@@ -115,6 +115,9 @@ def test_sigkill_mid_execution_loses_nothing(
         "BASTION_DATABASE_URL": database_url,
     }
     env["BASTION_WORKERS"] = "4"
+    # The upstream listens on 127.0.0.1 over plain HTTP: allowed as in tests.fixtures.services.
+    env["BASTION_EGRESS_ALLOW_INTERNAL"] = "127.0.0.1/32"
+    env["BASTION_EGRESS_PLAIN_HTTP_HOSTS"] = "127.0.0.1"
     port = free_port()
     server = Server(env, port, tmp_path / "server.log")
     (tmp_path / "flow.yaml").write_text(DEFINITION.format(url=server_http.url_for("/work")))

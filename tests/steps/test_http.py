@@ -11,7 +11,9 @@ from werkzeug import Request, Response
 
 from bastion.automations.definition import HttpOptions
 from bastion.clock import FrozenClock
+from bastion.egress import AllowList, OutboundClient
 from bastion.errors import Invalid
+from bastion.settings import Settings
 from bastion.steps import Needs, StepContext, StepFailed, StepResult
 from bastion.steps.http import MAX_BODY, HttpStep
 
@@ -22,26 +24,43 @@ DATA: dict[str, Any] = {
 }
 
 
-def make(**options: Any) -> HttpStep:
-    return HttpStep(HttpOptions.model_validate(options))
+def make(allowed: AllowList | None = None, **options: Any) -> HttpStep:
+    return HttpStep(HttpOptions.model_validate(options), allowed)
+
+
+def client(timeout: float) -> OutboundClient:
+    # pytest-httpserver listens on "localhost" over plain HTTP: allowed here as an
+    # administrator would allow an internal host (the guard itself: tests/egress).
+    local = ["localhost", "127.0.0.1"]
+    return OutboundClient(
+        Settings(
+            step_timeout_seconds=timeout,
+            egress_allow_internal=local,
+            egress_plain_http_hosts=local,
+        )
+    )
 
 
 def run(
-    step: HttpStep, data: dict[str, Any] = DATA, timeout: float = 5.0, **settings: Any
+    step: HttpStep,
+    data: dict[str, Any] = DATA,
+    timeout: float = 5.0,
+    follow_redirects: bool = False,
 ) -> StepResult:
     async def go() -> StepResult:
-        async with httpx.AsyncClient(timeout=timeout, **settings) as client:
-            ctx = StepContext("exec-1", "call", 1, data, FrozenClock(), client, lambda *a: None)
+        async with client(timeout) as http:
+            http.follow_redirects = follow_redirects
+            ctx = StepContext("exec-1", "call", 1, data, FrozenClock(), http, lambda *a: None)
             return await step.run(ctx)
 
     return asyncio.run(go())
 
 
 def fail(
-    step: HttpStep, data: dict[str, Any] = DATA, timeout: float = 5.0, **settings: Any
+    step: HttpStep, data: dict[str, Any] = DATA, timeout: float = 5.0, **options: Any
 ) -> StepFailed:
     with pytest.raises(StepFailed) as info:
-        run(step, data, timeout, **settings)
+        run(step, data, timeout, **options)
     return info.value
 
 
@@ -129,7 +148,8 @@ def test_url_reference_is_rendered(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook", method="PUT").respond_with_data(
         "ok", content_type="text/plain"
     )
-    step = make(url="$.trigger.body.endpoint", method="PUT")
+    allowed = AllowList.build([f"localhost:{httpserver.port}"])
+    step = make(allowed, url="$.trigger.body.endpoint", method="PUT")
     data = {**DATA, "trigger": {"body": {"endpoint": httpserver.url_for("/hook")}}}
     result = run(step, data)
     assert result.output["body"] == "ok"
@@ -347,3 +367,30 @@ def test_reserved_or_invalid_header_names_fail_at_build(name: str) -> None:
     with pytest.raises(Invalid) as info:
         make(url="https://example.com", headers={name: "x"})
     assert info.value.code == "invalid_header"
+
+
+def test_only_the_egress_client_may_send(httpserver: HTTPServer) -> None:
+    # Fail closed: handed a plain httpx client, the step would skip every egress check.
+    step = make(url=httpserver.url_for("/x"))
+
+    async def go() -> None:
+        async with httpx.AsyncClient() as plain:
+            ctx = StepContext("exec-1", "call", 1, DATA, FrozenClock(), plain, lambda *a: None)
+            await step.run(ctx)
+
+    with pytest.raises(TypeError):
+        asyncio.run(go())
+    assert httpserver.log == []
+
+
+def test_egress_refusals_fail_the_step_with_their_reason(httpserver: HTTPServer) -> None:
+    step = make(url="$.trigger.body.endpoint")
+    data = {**DATA, "trigger": {"body": {"endpoint": httpserver.url_for("/x")}}}
+    error = fail(step, data)  # a step on its own may reach only its own literal host
+    assert (error.code, error.retryable) == ("not_allowed_host", False)
+    elsewhere = httpserver.url_for("/x").replace("localhost", "127.0.0.2")
+    error = fail(make(url=elsewhere))  # allowed by the step, not by the administrator
+    assert (error.code, error.retryable) == ("plain_http", False)
+    error = fail(make(url=elsewhere.replace("http:", "https:")))
+    assert (error.code, error.retryable) == ("loopback_address", False)
+    assert httpserver.log == []

@@ -1,0 +1,1 @@
+"""Factories per domain: real rows made through the real services."""
