@@ -39,6 +39,7 @@ from bastion.egress import (
 )
 from bastion.errors import Invalid
 from bastion.steps.base import Needs, StepContext, StepFailed, StepResult
+from bastion.steps.credentials import attach
 
 MAX_BODY = 10 * 1024 * 1024
 SAFE_HEADERS = ("content-type", "content-length", "etag", "location")
@@ -81,13 +82,22 @@ class HttpStep:
         self._query = Template(options.query)
         self._json = None if options.json_ is None else Template(options.json_)
         self._schema = _schema_validator(options.response.schema_)
-        self.needs = Needs(egress=_literal_host(options.url), effects=options.method != "GET")
+        self._credential = options.credential
+        self.needs = Needs(
+            credentials=frozenset({options.credential}) if options.credential else frozenset(),
+            egress=_literal_host(options.url),
+            effects=options.method != "GET",
+        )
         literal = () if is_reference(options.url) else (options.url,)
         self.allowed = allowed if allowed is not None else AllowList.build(literal_urls=literal)
 
     async def run(self, ctx: StepContext) -> StepResult:
         client = _outbound(ctx.http)
         request = self._build(ctx)
+        if self._credential is not None:
+            lease = await ctx.lease(self._credential)
+            url = await attach(lease, request.headers, request.url, client)
+            request = _Request(request.method, url, request.headers, request.content)
         started = ctx.clock.monotonic()
         response = await _send(client, request, self.allowed)
         elapsed_ms = round((ctx.clock.monotonic() - started) * 1000)
