@@ -8,8 +8,6 @@ idempotency key, and the audit chain is intact.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +21,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 from werkzeug import Request, Response
+
+from tests.fixtures.servers import Server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,44 +45,6 @@ steps:
 """
 
 ACCEPTED = 24
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "bastion.cli", "serve", "--port", str(self.port)]
-        with self.log.open("ab") as fh:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=fh, stderr=fh)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture
@@ -119,7 +81,7 @@ def test_sigkill_mid_execution_loses_nothing(
     env["BASTION_EGRESS_ALLOW_INTERNAL"] = "127.0.0.1/32"
     env["BASTION_EGRESS_PLAIN_HTTP_HOSTS"] = "127.0.0.1"
     port = free_port()
-    server = Server(env, port, tmp_path / "server.log")
+    server = Server(env, tmp_path / "server.log", port)
     (tmp_path / "flow.yaml").write_text(DEFINITION.format(url=server_http.url_for("/work")))
     apply_locally(env, tmp_path / "flow.yaml")
     try:
