@@ -37,4 +37,10 @@ class Run:
         return Actor("automation", self.plan.automation_id, self.plan.name)
 
     def aad(self, *parts: object) -> bytes:
-        return ":".join(["execution", self.id, *map(str, parts)]).encode()
+        return execution_aad(self.id, *parts)
+
+
+def execution_aad(execution_id: str, *parts: object) -> bytes:
+    """What binds a sealed execution value to its place (input, output, a step's
+    output, logs or error): shared by the runner that seals and the views that open."""
+    return ":".join(["execution", execution_id, *map(str, parts)]).encode()

@@ -7,6 +7,7 @@ from typing import Any
 
 from bastion import codec
 from bastion.engine.models import ExecutionRow, StepRunRow
+from bastion.engine.run import execution_aad
 from bastion.store.datakeys import Sealer
 
 
@@ -20,17 +21,13 @@ class ExecutionView:
     steps: list[dict[str, Any]]
 
 
-def _aad(execution_id: str, *parts: object) -> bytes:
-    return ":".join(["execution", execution_id, *map(str, parts)]).encode()
-
-
 def view(
     sealer: Sealer, row: ExecutionRow, automation: str, steps: list[StepRunRow]
 ) -> ExecutionView:
     def opened(sealed: str | None, *parts: object) -> Any:
         if sealed is None:
             return None
-        return codec.loads(sealer.open(sealed, _aad(row.id, *parts)))
+        return codec.loads(sealer.open(sealed, execution_aad(row.id, *parts)))
 
     return ExecutionView(
         row=row,
